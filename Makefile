@@ -1,0 +1,30 @@
+# The two commands of the README:
+#   make run   set everything up and run the femur use case (cpu profile)
+#   make test  set everything up and run the whole test suite
+SWIFT ?= swift
+PROFILE ?= cpu
+SSMFLOW := .build/release/ssmflow
+
+.PHONY: setup build run test test-unit test-e2e bench clean
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(SWIFT) build -c release --product ssmflow
+
+run: build
+	$(SSMFLOW) run workflows/femur_deepssm.yaml --profile $(PROFILE)
+
+test:
+	@scripts/setup.sh --test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	@if [ -x scripts/test-e2e.sh ]; then scripts/test-e2e.sh; fi
+
+bench:
+	@scripts/setup.sh --bench
+	bench/run.sh
+
+clean:
+	rm -rf .build

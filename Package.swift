@@ -1,0 +1,84 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// libtorch: Debian's `libtorch-dev` by default. `SSMFLOW_LIBTORCH=/path/to/libtorch`
+// (a CUDA build, or `site-packages/torch` of a PyTorch wheel) switches the
+// include and library paths without editing this file, like tch-rs's LIBTORCH.
+let env = ProcessInfo.processInfo.environment
+let libtorch = env["SSMFLOW_LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
+let torchIncludes: [String] = libtorch.map {
+    ["-I\($0)/include", "-I\($0)/include/torch/csrc/api/include"]
+} ?? ["-I/usr/include", "-I/usr/include/torch/csrc/api/include"]
+let torchLinker: [String] = libtorch.map {
+    ["-L\($0)/lib", "-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"]
+} ?? []
+// A CUDA libtorch registers its kernels from torch_cuda; link it (kept alive with
+// --no-as-needed) when the chosen libtorch has one.
+let hasCUDA = libtorch.map {
+    FileManager.default.fileExists(atPath: "\($0)/lib/libtorch_cuda.so")
+} ?? false
+let cudaLinker: [String] = hasCUDA
+    ? ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed"] : []
+
+let vtkVersion = env["SSMFLOW_VTK_VERSION"] ?? "9.1"
+let vtkModules = [
+    "CommonCore", "CommonDataModel", "CommonExecutionModel", "CommonMisc",
+    "CommonTransforms", "CommonMath", "FiltersCore", "FiltersGeneral",
+    "FiltersModeling", "FiltersSources", "FiltersGeometry", "IOCore", "IOLegacy",
+    "IOPLY", "IOGeometry", "IOImage", "ImagingCore", "RenderingCore",
+    "RenderingOpenGL2", "RenderingAnnotation", "RenderingFreeType",
+    "RenderingUI", "InteractionStyle",
+]
+
+let package = Package(
+    name: "SSMFlow",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ssmflow", targets: ["Runner"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: native layer
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "CTorchShim",
+            cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
+            linkerSettings: [.unsafeFlags(torchLinker + cudaLinker),
+                             .linkedLibrary("torch"), .linkedLibrary("torch_cpu"),
+                             .linkedLibrary("c10")]
+        ),
+        .target(
+            name: "CVTKShim",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/vtk-\(vtkVersion)"])],
+            linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
+        ),
+        .target(name: "TorchKit", dependencies: ["CTorchShim"]),
+        .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
+        .target(name: "GeometryKit", dependencies: ["CVTKShim"],
+                linkerSettings: [.linkedLibrary("z")]),
+
+        // MARK: engine, stages, command line
+        .target(name: "Workflow", dependencies: ["COpenSSL", "Yams"],
+                linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit"]),
+        .executableTarget(
+            name: "Runner",
+            dependencies: ["Workflow", "Stages",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+
+        // MARK: tests
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"]),
+        .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit"]),
+        .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
+        .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Workflow"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,4 @@
+#include "cvtk.h"
+#include <vtkVersion.h>
+
+extern "C" const char *cvtk_version(void) { return vtkVersion::GetVTKVersion(); }

@@ -1,0 +1,4 @@
+import Workflow
+import Stages
+
+print("ssmflow: \(StageCatalog.all.count) stage kinds")

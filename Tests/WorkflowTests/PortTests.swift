@@ -1,0 +1,8 @@
+import XCTest
+@testable import Workflow
+
+final class PortTests: XCTestCase {
+    func test_port_defaultsToRequired() {
+        XCTAssertFalse(Port("images").isOptional)
+    }
+}
