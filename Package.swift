@@ -46,6 +46,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial",
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "CTorchShim",
             cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
@@ -60,7 +61,7 @@ let package = Package(
         ),
         .target(name: "TorchKit", dependencies: ["CTorchShim"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
-        .target(name: "GeometryKit", dependencies: ["CVTKShim"],
+        .target(name: "GeometryKit", dependencies: ["CVTKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),
 
         // MARK: engine, stages, command line
