@@ -28,7 +28,8 @@ let vtkModules = [
     "FiltersModeling", "FiltersSources", "FiltersGeometry", "IOCore", "IOLegacy",
     "IOPLY", "IOGeometry", "IOImage", "ImagingCore", "RenderingCore",
     "RenderingOpenGL2", "RenderingAnnotation", "RenderingFreeType",
-    "RenderingUI", "InteractionStyle",
+    "RenderingUI", "InteractionStyle", "RenderingContext2D", "RenderingContextOpenGL2",
+    "ChartsCore", "ViewsCore", "ViewsContext2D", "IOXML",
 ]
 
 let package = Package(
@@ -57,7 +58,9 @@ let package = Package(
         .target(
             name: "CVTKShim",
             cxxSettings: [.unsafeFlags(["-I/usr/include/vtk-\(vtkVersion)"])],
+            // X11: the shim checks the display before VTK would abort on a bad one.
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
+                + [.linkedLibrary("X11")]
         ),
         .target(name: "TorchKit", dependencies: ["CTorchShim"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
