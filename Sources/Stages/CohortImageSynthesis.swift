@@ -1,5 +1,6 @@
 import Foundation
 import GeometryKit
+import Workflow
 
 /// The voxel volumes of one synthetic subject on the cohort's shared grid.
 public struct SubjectVolumes: Sendable {
@@ -31,20 +32,11 @@ public enum CohortImageSynthesis {
     /// Renders subject volumes. `pose` takes anatomical to image coordinates and
     /// must be rigid; `rng` drives the texture and noise.
     public static func render(_ shape: FemurShape, pose: SimilarityTransform, grid: CohortGrid,
-                              noise: Double, rng: inout SampleRandom) -> SubjectVolumes {
+                              noise: Double, rng: inout SampleRandom) throws -> SubjectVolumes {
         let (nx, ny, nz) = (grid.dims.x, grid.dims.y, grid.dims.z)
         let count = nx * ny * nz
         let inverse = pose.inverse
-        let (field, segmentation) = implicitField(shape, inverse: inverse, grid: grid,
-                                                  box: grid.voxelBox(of: shape, pose: pose, padding: 3))
-        var distance = signedDistanceTransform(segmentation, grid: grid)
-        let band = Float(2 * grid.spacing.max())
-        for i in 0..<count where abs(distance[i]) < band {
-            let q = inverse.apply(grid.point(i))
-            let f = field[i].isNaN ? shape.signedDistance(q) : field[i]
-            let g = length3(shape.gradient(q))
-            if g > 1e-6 { distance[i] = Float(f / g) }
-        }
+        let (segmentation, distance) = try distanceField(shape, pose: pose, grid: grid)
 
         // Texture: a few long-wavelength plane waves, so soft tissue is not flat.
         // e^{i k·p} factors per axis, so a voxel costs one complex product per wave.
@@ -102,6 +94,31 @@ public enum CohortImageSynthesis {
             distance: ImageVolume(dims: grid.dims, spacing: grid.spacing, origin: grid.origin, voxels: distance))
     }
 
+    /// The segmentation of `shape` in `pose` on `grid`, and its signed distance
+    /// transform: exact Euclidean distance of the segmentation, replaced within two
+    /// voxels of the surface by the first-order distance to the smooth surface.
+    public static func distanceField(_ shape: FemurShape, pose: SimilarityTransform,
+                                     grid: CohortGrid) throws -> (segmentation: [UInt8], distance: [Float]) {
+        let inverse = pose.inverse
+        let (field, segmentation) = implicitField(shape, inverse: inverse, grid: grid,
+                                                  box: grid.voxelBox(of: shape, pose: pose, padding: 3))
+        let labels = ImageVolume(dims: grid.dims, spacing: grid.spacing, origin: grid.origin,
+                                 voxels: segmentation.map { Float($0) })
+        let exact: ImageVolume
+        do { exact = try ImageVolume.signedDistance(ofSegmentation: labels) } catch {
+            throw StageFailure("the femur does not fit the grid \(grid.dims.x)×\(grid.dims.y)×\(grid.dims.z) (\(error)); raise the margin or the voxel size")
+        }
+        var distance = exact.voxels
+        let band = Float(2 * grid.spacing.max())
+        for i in 0..<distance.count where abs(distance[i]) < band {
+            let q = inverse.apply(grid.point(i))
+            let f = field[i].isNaN ? shape.signedDistance(q) : field[i]
+            let g = length3(shape.gradient(q))
+            if g > 1e-6 { distance[i] = Float(f / g) }
+        }
+        return (segmentation, distance)
+    }
+
     /// The implicit function at the voxels that need it, and the segmentation.
     ///
     /// Evaluated coarse to fine: first at every second voxel of `box`; a 3 × 3 × 3
@@ -154,76 +171,6 @@ public enum CohortImageSynthesis {
             }
         }
         return (field, segmentation)
-    }
-
-    /// Signed Euclidean distance (mm) from each voxel centre to the boundary between
-    /// labelled and unlabelled voxels, negative inside: the distance to the nearest
-    /// centre of the other class minus half a voxel, so the zero level lies midway
-    /// between neighbouring centres of different class.
-    static func signedDistanceTransform(_ labels: [UInt8], grid: CohortGrid) -> [Float] {
-        let toInside = squaredDistance(to: 1, labels, grid: grid)
-        let toOutside = squaredDistance(to: 0, labels, grid: grid)
-        let half = 0.5 * grid.spacing.min()
-        return (0..<labels.count).map { i in
-            labels[i] == 1 ? Float(-(toOutside[i].squareRoot() - half)) : Float(toInside[i].squareRoot() - half)
-        }
-    }
-
-    /// Squared distance to the nearest voxel whose label is `label`, by the
-    /// separable lower-envelope algorithm of Felzenszwalb & Huttenlocher (2012).
-    static func squaredDistance(to label: UInt8, _ labels: [UInt8], grid: CohortGrid) -> [Double] {
-        let dims = [grid.dims.x, grid.dims.y, grid.dims.z]
-        let strides = [1, dims[0], dims[0] * dims[1]]
-        let far = 1e20
-        var d = labels.map { $0 == label ? 0.0 : far }
-        let longest = dims.max() ?? 1
-        var f = [Double](repeating: 0, count: longest), out = f, zb = [Double](repeating: 0, count: longest + 1)
-        var v = [Int](repeating: 0, count: longest)
-        d.withUnsafeMutableBufferPointer { d in
-        f.withUnsafeMutableBufferPointer { f in
-        out.withUnsafeMutableBufferPointer { out in
-        zb.withUnsafeMutableBufferPointer { zb in
-        v.withUnsafeMutableBufferPointer { v in
-            for axis in 0..<3 {
-                let n = dims[axis], stride = strides[axis], h2 = grid.spacing[axis] * grid.spacing[axis]
-                let others = (0..<3).filter { $0 != axis }
-                for b in 0..<dims[others[1]] {
-                    for a in 0..<dims[others[0]] {
-                        let start = a * strides[others[0]] + b * strides[others[1]]
-                        var any = false
-                        for i in 0..<n {
-                            f[i] = d[start + i * stride]
-                            if f[i] < far { any = true }
-                        }
-                        // A line with no site stays at `far` (later axes fill it).
-                        if !any { continue }
-                        var k = 0
-                        v[0] = 0; zb[0] = -.infinity; zb[1] = .infinity
-                        var q = 1
-                        while q < n {
-                            let fq = f[q] + h2 * Double(q * q)
-                            var s: Double
-                            repeat {
-                                let p = v[k]
-                                s = (fq - (f[p] + h2 * Double(p * p))) / (2 * h2 * Double(q - p))
-                                if s <= zb[k] { k -= 1 } else { break }
-                            } while k >= 0
-                            k += 1
-                            v[k] = q; zb[k] = s; zb[k + 1] = .infinity
-                            q += 1
-                        }
-                        k = 0
-                        for q in 0..<n {
-                            while zb[k + 1] < Double(q) { k += 1 }
-                            let dq = Double(q - v[k])
-                            out[q] = h2 * dq * dq + f[v[k]]
-                        }
-                        for i in 0..<n { d[start + i * stride] = out[i] }
-                    }
-                }
-            }
-        }}}}}
-        return d
     }
 
     /// [1 2 1]/4 along each axis (a Gaussian of about 0.7 voxel): partial volume.

@@ -64,6 +64,36 @@ public struct FemurCohort: Stage {
     public init() {}
 
     public func run(_ params: Params, context: StageContext) async throws {
-        throw StageFailure("femur-cohort: writing is not built yet")
+        let threads = max(1, context.threads)
+        let started = Date()
+        let generator = try FemurCohortGenerator(params, threads: threads)
+        let grid = generator.grid
+        context.log("grid \(grid.dims.x)×\(grid.dims.y)×\(grid.dims.z) at \(params.voxel_size) mm, \(params.particles) particles, shapes in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+        let writer = try CohortWriter(directory: context.outputURL("cohort"), ids: generator.ids, grid: grid,
+                                      numParticles: params.particles, source: "femur-cohort seed \(params.seed)")
+        let n = params.subjects
+        var done = 0
+        while done < n {
+            try context.checkCancellation()
+            let batch = done..<min(n, done + threads)
+            // Render and mesh a batch in parallel, write it in index order.
+            let results = FemurCohortGenerator.parallelMap(count: batch.count, threads: threads) { k -> Result<(SubjectVolumes, Mesh), any Error> in
+                Result {
+                    let volumes = try generator.volumes(batch.lowerBound + k)
+                    return (volumes, try generator.mesh(of: volumes))
+                }
+            }
+            for (k, result) in results.enumerated() {
+                let i = batch.lowerBound + k
+                let (volumes, mesh) = try result.get()
+                try writer.add(i, image: volumes.image, segmentation: volumes.segmentation, distance: volumes.distance,
+                               local: generator.localParticles[i], world: generator.alignment.world[i], mesh: mesh)
+            }
+            done = batch.upperBound
+            context.progress(done, of: n, "subjects")
+        }
+        try writer.finish(meanMesh: try generator.meanMesh(), meanParticles: generator.meanParticles)
+        context.metric("subjects", Double(n))
+        context.metric("seconds", Date().timeIntervalSince(started))
     }
 }
