@@ -43,7 +43,7 @@ final class ValidationTests: XCTestCase {
 
     func test_unknownStageKind_listsTheKnownOnes() {
         XCTAssertEqual(issues("workflow: w\nstages:\n  a: {uses: emitt}\n"),
-                       ["wf.yaml:3:13: error: unknown stage kind 'emitt' in stage 'a'; did you mean 'emit'?; known kinds: add, emit, hang, parity, samples, shell"])
+                       ["wf.yaml:3:13: error: unknown stage kind 'emitt' in stage 'a'; did you mean 'emit'?; known kinds: add, emit, hang, noop, parity, samples, shell"])
     }
 
     func test_inputNamingNoStage_isReported() {
