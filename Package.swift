@@ -28,7 +28,8 @@ let vtkModules = [
     "FiltersModeling", "FiltersSources", "FiltersGeometry", "IOCore", "IOLegacy",
     "IOPLY", "IOGeometry", "IOImage", "ImagingCore", "RenderingCore",
     "RenderingOpenGL2", "RenderingAnnotation", "RenderingFreeType",
-    "RenderingUI", "InteractionStyle",
+    "RenderingUI", "InteractionStyle", "RenderingContext2D", "RenderingContextOpenGL2",
+    "ChartsCore", "ViewsCore", "ViewsContext2D", "IOXML",
 ]
 
 let package = Package(
@@ -57,7 +58,9 @@ let package = Package(
         .target(
             name: "CVTKShim",
             cxxSettings: [.unsafeFlags(["-I/usr/include/vtk-\(vtkVersion)"])],
+            // X11: the shim checks the display before VTK would abort on a bad one.
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
+                + [.linkedLibrary("X11")]
         ),
         .target(name: "TorchKit", dependencies: ["CTorchShim"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
@@ -66,16 +69,19 @@ let package = Package(
 
         // MARK: engine, stages, command line
         .target(name: "Workflow", dependencies: ["COpenSSL", "Yams"],
+                swiftSettings: [.swiftLanguageMode(.v5)],
                 linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit"]),
         .executableTarget(
             name: "Runner",
             dependencies: ["Workflow", "Stages",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
 
         // MARK: tests
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
