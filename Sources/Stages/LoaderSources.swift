@@ -80,13 +80,13 @@ struct PoolSamples: LoaderSampleSource {
 struct CohortSamples: LoaderSampleSource {
     let count: Int
     private let subjects: SampleStack
-    private let projection: PCAProjection?
+    private let pca: PCAModel?
 
     init(directory: URL, pca: URL?) throws {
         let url = directory.appendingPathComponent("subjects.h5")
         do {
             subjects = try SampleStack(contentsOf: url)
-            projection = try pca.map { try PCAProjection(contentsOf: $0) }
+            self.pca = try pca.map { try PCAModel.loadForProjection($0) }
         } catch let error as HDF5Error {
             throw StageFailure("cannot read the held-out subjects: \(error); rerun the stage that produced them")
         }
@@ -102,48 +102,35 @@ struct CohortSamples: LoaderSampleSource {
     }
 
     func scores(_ index: Int) throws -> [Double]? {
-        guard let projection else { return nil }
+        guard let pca else { return nil }
         do {
-            return try projection.project(subjects.sample("particles_world", index, as: Double.self))
+            let particles = try subjects.sample("particles_world", index, as: Double.self)
+            guard particles.count == pca.mean.count else {
+                throw StageFailure("held-out subject \(subjects.ids[index]) has \(particles.count / 3) particles where the PCA model has \(pca.numParticles); connect the PCA model of the same correspondence model")
+            }
+            return pca.project(ParticleSet(flattened: particles))
         } catch let error as HDF5Error {
             throw StageFailure("cannot read held-out particles: \(error)")
         }
     }
 }
 
-/// The first K modes of a `pca.h5` model: scores = modesᵀ (x − mean).
-struct PCAProjection: Sendable {
-    let mean: [Double]
-    /// Row-major [3M, N] as stored.
-    let modes: [Double]
-    let modeCount: Int
-    let numModes: Int
-
-    init(contentsOf url: URL) throws {
-        // The artifact is `pca.h5` itself or a directory holding it.
+extension PCAModel {
+    /// Reads augment's `pca` artifact: `pca.h5` itself or a directory holding it
+    /// (`mean`, `eigenvalues`, `modes`, attribute `num_modes`; training scores are not needed here).
+    static func loadForProjection(_ url: URL) throws -> PCAModel {
         var isDirectory: ObjCBool = false
         _ = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        let pcaFile = try HDF5File(contentsOf: isDirectory.boolValue ? url.appendingPathComponent("pca.h5") : url)
-        mean = try pcaFile.read("mean", as: Double.self)
-        let modesDataset = try pcaFile.dataset("modes")
-        guard modesDataset.shape.count == 2, modesDataset.shape[0] == mean.count else {
-            throw HDF5Error(.wrongShape, file: url, object: "modes",
-                            "has shape \(modesDataset.shape) where [\(mean.count), N] was expected")
+        let fileURL = isDirectory.boolValue ? url.appendingPathComponent("pca.h5") : url
+        let file = try HDF5File(contentsOf: fileURL)
+        let mean = try file.read("mean", as: Double.self)
+        let eigenvalues = try file.read("eigenvalues", as: Double.self)
+        let modes = try file.read("modes", as: Double.self, shape: [mean.count, eigenvalues.count])
+        let numModes = try file.intsAttribute("num_modes").first ?? eigenvalues.count
+        guard numModes >= 1, numModes <= eigenvalues.count, mean.count % 3 == 0 else {
+            throw HDF5Error(.wrongShape, file: fileURL, object: "/@num_modes",
+                            "num_modes \(numModes) is outside 1...\(eigenvalues.count), or the mean is not 3M long; rerun 'augment'")
         }
-        modes = try modesDataset.read(as: Double.self)
-        modeCount = modesDataset.shape[1]
-        numModes = try pcaFile.intsAttribute("num_modes").first ?? modeCount
-    }
-
-    func project(_ particles: [Double]) throws -> [Double] {
-        guard particles.count == mean.count else {
-            throw StageFailure("held-out particles have \(particles.count / 3) points where the PCA model has \(mean.count / 3); use the PCA model of the same correspondence model")
-        }
-        var scores = [Double](repeating: 0, count: numModes)
-        for row in 0..<mean.count {
-            let centred = particles[row] - mean[row]
-            for k in 0..<numModes { scores[k] += modes[row * modeCount + k] * centred }
-        }
-        return scores
+        return PCAModel(mean: mean, eigenvalues: eigenvalues, modes: modes, scores: [], numModes: numModes)
     }
 }

@@ -6,4 +6,9 @@ public enum StageCatalog {
     public static let all: [any Stage.Type] = [
         DeepSSMLoaders.self,
     ]
+
+    /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
+    public static let inspectors: [any ArtifactInspector] = [
+        HDF5Inspector(),
+    ]
 }
