@@ -47,6 +47,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial",
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "CTorchShim",
             cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
@@ -63,21 +64,24 @@ let package = Package(
         ),
         .target(name: "TorchKit", dependencies: ["CTorchShim"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
-        .target(name: "GeometryKit", dependencies: ["CVTKShim"],
+        .target(name: "GeometryKit", dependencies: ["CVTKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),
 
         // MARK: engine, stages, command line
         .target(name: "Workflow", dependencies: ["COpenSSL", "Yams"],
+                swiftSettings: [.swiftLanguageMode(.v5)],
                 linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit"]),
         .executableTarget(
             name: "Runner",
             dependencies: ["Workflow", "Stages",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
 
         // MARK: tests
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
