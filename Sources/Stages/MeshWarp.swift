@@ -6,6 +6,7 @@ public protocol LandmarkWarp: Sendable {
     func callAsFunction(_ p: SIMD3<Double>) -> SIMD3<Double>
 }
 
+extension ThinPlateSpline: LandmarkWarp {}
 extension WendlandSpline: LandmarkWarp {}
 
 /// Carries a dense mesh (the mean femur) onto a new set of particles by a
@@ -14,6 +15,9 @@ extension WendlandSpline: LandmarkWarp {}
 public enum MeshWarp {
     /// The radial basis of the warp.
     public enum Kernel: Sendable, Equatable {
+        /// The 3-D thin-plate spline, U(r) = r plus affine (the default; smooth
+        /// everywhere, as the augmentation's image warp).
+        case thinPlate
         /// Wendland's compactly supported RBF with this support radius in mm
         /// (ShapeWorks 6.0); nil picks `WendlandSpline.defaultSupport`.
         case wendland(support: Double?)
@@ -30,6 +34,8 @@ public enum MeshWarp {
         let pick = Swift.stride(from: 0, to: source.count, by: max(1, stride))
         let from = pick.map { source.points[$0] }, to = pick.map { target.points[$0] }
         switch kernel {
+        case .thinPlate:
+            return try ThinPlateSpline(from: from, to: to)
         case .wendland(let support):
             return try WendlandSpline(from: from, to: to,
                                       support: support ?? WendlandSpline.defaultSupport(for: from))

@@ -35,9 +35,9 @@ enum AnalysisFixtures {
         ParticleSet(points: set.points.map { c + factor * ($0 - c) })
     }
 
-    static func analysis(meanRadius: Double = 10) throws -> SurfaceAnalysis {
+    static func analysis(meanRadius: Double = 10, kernel: MeshWarp.Kernel = .thinPlate) throws -> SurfaceAnalysis {
         SurfaceAnalysis(meanMesh: try sphere(radius: meanRadius), meanParticles: particles(radius: meanRadius),
-                        kernel: .wendland(support: nil))
+                        kernel: kernel)
     }
 }
 
@@ -60,12 +60,22 @@ final class SurfaceAnalysisTests: XCTestCase {
     }
 
     func test_warp_meanParticlesOntoThemselves_returnsTheMeanMesh() throws {
-        let analysis = try AnalysisFixtures.analysis()
-        let warp = try MeshWarp.fit(analysis.kernel, from: analysis.meanParticles, to: analysis.meanParticles)
-        let warped = MeshWarp.apply(warp, to: analysis.meanMesh)
-        XCTAssertEqual(warped.triangles, analysis.meanMesh.triangles)
-        let worst = zip(warped.points, analysis.meanMesh.points).map { norm($0 - $1) }.max()!
-        XCTAssertLessThan(worst, 1e-8)
+        for kernel in [MeshWarp.Kernel.thinPlate, .wendland(support: nil)] {
+            let analysis = try AnalysisFixtures.analysis(kernel: kernel)
+            let warp = try MeshWarp.fit(kernel, from: analysis.meanParticles, to: analysis.meanParticles)
+            let warped = MeshWarp.apply(warp, to: analysis.meanMesh)
+            XCTAssertEqual(warped.triangles, analysis.meanMesh.triangles)
+            let worst = zip(warped.points, analysis.meanMesh.points).map { norm($0 - $1) }.max()!
+            XCTAssertLessThan(worst, 1e-8, "\(kernel)")
+        }
+    }
+
+    func test_analyze_wendlandKernel_givesTheSameAffineAnswer() throws {
+        let analysis = try AnalysisFixtures.analysis(kernel: .wendland(support: nil))
+        let predicted = AnalysisFixtures.scaled(analysis.meanParticles, by: 1.2)
+        let result = try analysis.analyze(id: "s1", original: try AnalysisFixtures.sphere(radius: 10),
+                                          predictedLocal: predicted, predictedWorld: predicted)
+        XCTAssertEqual(result.row.predicted.meanSymmetric, 2, accuracy: 0.05)
     }
 
     func test_baselineRow_equalsTheMeanShapesDistanceInTheSubjectsFrame() throws {
@@ -120,4 +130,4 @@ final class SurfaceAnalysisTests: XCTestCase {
     }
 }
 
-func norm(_ v: SIMD3<Double>) -> Double { (v * v).sum().squareRoot() }
+private func norm(_ v: SIMD3<Double>) -> Double { (v * v).sum().squareRoot() }
