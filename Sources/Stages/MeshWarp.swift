@@ -42,10 +42,20 @@ public enum MeshWarp {
         }
     }
 
-    /// `mesh` with every vertex mapped by `warp`; triangles and arrays kept.
-    public static func apply(_ warp: any LandmarkWarp, to mesh: Mesh) -> Mesh {
+    /// `mesh` with every vertex mapped by `warp` (in `threads` chunks: the
+    /// kernel sums over every landmark dominate the analysis); triangles and
+    /// arrays kept.
+    public static func apply(_ warp: any LandmarkWarp, to mesh: Mesh, threads: Int = 1) -> Mesh {
         var out = mesh
-        out.points = mesh.points.map { warp($0) }
+        let count = mesh.points.count, chunks = max(1, min(threads, count / 1024))
+        let source = mesh.points
+        out.points.withUnsafeMutableBufferPointer { target in
+            nonisolated(unsafe) let target = target
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let range = (chunk * count / chunks)..<((chunk + 1) * count / chunks)
+                for i in range { target[i] = warp(source[i]) }
+            }
+        }
         return out
     }
 }

@@ -45,7 +45,7 @@ public struct SurfaceAnalysis: Sendable {
     public func analyze(id: String, original: Mesh, predictedLocal: ParticleSet,
                         predictedWorld: ParticleSet?) throws -> Result {
         let warp = try MeshWarp.fit(kernel, from: meanParticles, to: predictedLocal, stride: landmarkStride)
-        let predicted = MeshWarp.apply(warp, to: meanMesh)
+        let predicted = MeshWarp.apply(warp, to: meanMesh, threads: threads)
         let placement = SimilarityTransform.umeyama(from: (predictedWorld ?? meanParticles).points,
                                                     to: predictedLocal.points)
         var baseline = meanMesh
