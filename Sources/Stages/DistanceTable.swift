@@ -93,16 +93,39 @@ public struct DistanceTable: Sendable, Equatable {
         return text + "."
     }
 
+    /// The contents of `summary.json`.
+    struct Summary: Codable {
+        var overall: Overall
+        var sentence: String
+        var subjects: [SubjectDistances]
+    }
+
     /// JSON with the overall numbers, the sentence and every row (sorted keys: same table, same bytes).
     public func summaryJSON(subjectNoun: String = "test femurs") throws -> Data {
-        struct Summary: Encodable {
-            var overall: Overall
-            var sentence: String
-            var subjects: [SubjectDistances]
-        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(Summary(overall: overall, sentence: sentence(subjectNoun: subjectNoun),
                                           subjects: rows))
+    }
+
+    /// Reads a `summary.json` back: the table and its sentence.
+    public static func read(summary url: URL) throws -> (table: DistanceTable, sentence: String) {
+        let summary = try JSONDecoder().decode(Summary.self, from: Data(contentsOf: url))
+        return (DistanceTable(rows: summary.subjects), summary.sentence)
+    }
+
+    /// The table as a person reads it: per subject the prediction next to the
+    /// baseline, and the mean over subjects last (values in mm, 2 decimals).
+    public var readableRows: (header: [String], rows: [[String]]) {
+        let header = ["subject", "mean surface distance", "baseline", "average Hausdorff", "baseline", "RMS", "baseline"]
+        func cells(_ p: [Double]) -> [String] { p.map { String(format: "%.2f", $0) } }
+        var rows = self.rows.map { r in
+            [r.id] + cells([r.predicted.meanSymmetric, r.baseline.meanSymmetric, r.predicted.averageHausdorff,
+                            r.baseline.averageHausdorff, r.predicted.rms, r.baseline.rms])
+        }
+        let o = overall
+        rows.append(["mean of \(o.subjects)"] + cells([o.meanSurfaceDistance, o.baselineMeanSurfaceDistance,
+                                                       o.averageHausdorff, o.baselineAverageHausdorff, o.rms, o.baselineRMS]))
+        return (header, rows)
     }
 }
