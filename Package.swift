@@ -73,6 +73,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // MARK: benchmarks
+        .executableTarget(name: "torch-bench", dependencies: ["TorchKit"], path: "bench/torch",
+                          exclude: ["run.sh", "deepssm.py", "step.py"]),
+
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"]),
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit"]),
