@@ -62,7 +62,7 @@ let package = Package(
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
                 + [.linkedLibrary("X11")]
         ),
-        .target(name: "TorchKit", dependencies: ["CTorchShim"]),
+        .target(name: "TorchKit", dependencies: ["CTorchShim", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
         .target(name: "GeometryKit", dependencies: ["CVTKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),

@@ -43,8 +43,9 @@ class DeepSSMNet(nn.Module):
 def load_hdf5_state(model, path):
     """Loads the weights and buffers of an SSMFlow model file into `model`."""
     import h5py
+    import numpy as np
     with h5py.File(path, "r") as f:
-        state = {name: torch.from_numpy(f[name][()]) for name in f
+        state = {name: torch.as_tensor(np.asarray(f[name][()])) for name in f
                  if isinstance(f[name], h5py.Dataset)}
     model.load_state_dict({k: v.reshape(model.state_dict()[k].shape) for k, v in state.items()})
     return model
