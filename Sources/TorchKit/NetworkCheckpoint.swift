@@ -80,6 +80,15 @@ public struct NetworkCheckpoint: Equatable, Sendable {
         }
     }
 
+    /// The weights and buffers alone (no Adam state, no generator state): what
+    /// a trained model needs for prediction or for loading into PyTorch.
+    public func weightsOnly() -> NetworkCheckpoint {
+        var copy = self
+        copy.tensors = tensors.filter { !$0.name.hasPrefix("optimizer/") }
+        copy.rngState = nil
+        return copy
+    }
+
     /// Writes the checkpoint (replacing any file at `url`).
     public func write(to url: URL) throws {
         if let clash = attributes.keys.first(where: { Self.reserved.contains($0) }) {
