@@ -73,6 +73,10 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // MARK: benchmarks
+        .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",
+                          exclude: ["run.sh"]),
+
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"]),
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit"]),
