@@ -28,7 +28,8 @@ let vtkModules = [
     "FiltersModeling", "FiltersSources", "FiltersGeometry", "IOCore", "IOLegacy",
     "IOPLY", "IOGeometry", "IOImage", "ImagingCore", "RenderingCore",
     "RenderingOpenGL2", "RenderingAnnotation", "RenderingFreeType",
-    "RenderingUI", "InteractionStyle",
+    "RenderingUI", "InteractionStyle", "RenderingContext2D", "RenderingContextOpenGL2",
+    "ChartsCore", "ViewsCore", "ViewsContext2D", "IOXML",
 ]
 
 let package = Package(
@@ -46,6 +47,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial",
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "CTorchShim",
             cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
@@ -56,21 +58,25 @@ let package = Package(
         .target(
             name: "CVTKShim",
             cxxSettings: [.unsafeFlags(["-I/usr/include/vtk-\(vtkVersion)"])],
+            // X11: the shim checks the display before VTK would abort on a bad one.
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
+                + [.linkedLibrary("X11")]
         ),
         .target(name: "TorchKit", dependencies: ["CTorchShim"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
-        .target(name: "GeometryKit", dependencies: ["CVTKShim"],
+        .target(name: "GeometryKit", dependencies: ["CVTKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),
 
         // MARK: engine, stages, command line
         .target(name: "Workflow", dependencies: ["COpenSSL", "Yams"],
+                swiftSettings: [.swiftLanguageMode(.v5)],
                 linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit"]),
         .executableTarget(
             name: "Runner",
             dependencies: ["Workflow", "Stages",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
 
         // MARK: benchmarks
@@ -78,7 +84,8 @@ let package = Package(
                           exclude: ["run.sh"]),
 
         // MARK: tests
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"]),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
