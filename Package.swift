@@ -87,6 +87,10 @@ let package = Package(
         .executableTarget(name: "torch-bench", dependencies: ["TorchKit"], path: "bench/torch",
                           exclude: ["run.sh", "deepssm.py", "step.py"]),
 
+        // MARK: benchmarks
+        .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",
+                          exclude: ["run.sh"]),
+
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
