@@ -96,7 +96,8 @@ public struct SlurmClient: Sendable {
     static func parseAccounting(_ text: String) -> [SlurmTaskStatus] {
         text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard f.count >= 2 else { return nil }
+            // Job steps (`21_3.batch`) repeat their allocation's state.
+            guard f.count >= 2, !f[0].contains(".") else { return nil }
             let id = f[0].split(separator: "_", maxSplits: 1).map(String.init)
             guard let job = id.first, job.allSatisfy(\.isNumber) else { return nil }
             return SlurmTaskStatus(jobID: job, arrayTask: id.count > 1 ? Int(id[1]) : nil,
