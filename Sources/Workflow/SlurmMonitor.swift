@@ -18,6 +18,8 @@ public struct SlurmJobUpdate: Sendable, Hashable {
     public var name: String
     /// The state of the job, or for an array the least advanced task's.
     public var state: SlurmJobState
+    /// Slurm's reason for that state (`Resources`, `Dependency`), or empty.
+    public var reason: String
     /// Array tasks finished so far, and their total (1 for a plain job).
     public var tasksDone: Int
     public var tasksTotal: Int
@@ -26,80 +28,90 @@ public struct SlurmJobUpdate: Sendable, Hashable {
 
 /// Follows a submission until every job has finished, polling `squeue` (finished
 /// jobs included), `sacct` when accounting works, and the cache for jobs Slurm
-/// has already forgotten.
-public final class SlurmMonitor: Sendable {
+/// has already forgotten. Not thread-safe: one owner polls (`SlurmTracker`
+/// shares it between waiting stages).
+public final class SlurmMonitor: @unchecked Sendable {
     public let submission: SlurmSubmission
     let client: SlurmClient
-    let pollInterval: Double
     /// Whether the cache holds the result of a request (a stage record, or one
     /// shard's marker for an array task); asked only about jobs Slurm no longer lists.
     let isCommitted: @Sendable (SlurmJobRequest, Int?) -> Bool
 
-    public init(submission: SlurmSubmission, client: SlurmClient, pollInterval: Double = 2,
+    /// Per request name: task index (-1 for a plain job) → last known status.
+    private var known: [String: [Int: SlurmTaskStatus]] = [:]
+    /// The latest summary of every job polled so far.
+    public private(set) var updates: [String: SlurmJobUpdate] = [:]
+    /// Jobs that have finished, and how.
+    public private(set) var outcomes: [String: SlurmJobOutcome] = [:]
+
+    public init(submission: SlurmSubmission, client: SlurmClient,
                 isCommitted: @escaping @Sendable (SlurmJobRequest, Int?) -> Bool) {
         self.submission = submission
         self.client = client
-        self.pollInterval = pollInterval
         self.isCommitted = isCommitted
     }
 
-    /// Polls until every job has an outcome, calling `onUpdate` whenever a job's
-    /// state or task count changes. Throws `CancellationError` as soon as
-    /// `stopRequested` returns true (the jobs keep running; the caller decides
-    /// whether to cancel them).
-    public func wait(onUpdate: (SlurmJobUpdate) -> Void,
-                     stopRequested: () -> Bool = { false }) async throws -> [String: SlurmJobOutcome] {
-        // Per request name: task index (nil key → -1 for plain jobs) → last known status.
-        var known: [String: [Int: SlurmTaskStatus]] = [:]
-        var outcomes: [String: SlurmJobOutcome] = [:]
-        var lastUpdate: [String: SlurmJobUpdate] = [:]
-        let requests = submission.requests.filter { submission.jobIDs[$0.name] != nil }
+    /// Whether every submitted job has an outcome.
+    public var isFinished: Bool {
+        submission.requests.allSatisfy { submission.jobIDs[$0.name] == nil || outcomes[$0.name] != nil }
+    }
 
-        while outcomes.count < requests.count {
-            if stopRequested() { throw CancellationError() }
-            let open = requests.filter { outcomes[$0.name] == nil }
-            let ids = open.compactMap { submission.jobIDs[$0.name] }
-            var statuses = try client.queue(jobIDs: ids)
-            let listed = Set(statuses.map { "\($0.jobID)/\($0.arrayTask ?? -1)" })
-            let missing = open.flatMap { request in
-                Self.expectedTasks(request).filter { task in
-                    !listed.contains("\(submission.jobIDs[request.name]!)/\(task)")
-                        && !(known[request.name]?[task]?.state.isFinished ?? false)
-                }
-            }
-            if !missing.isEmpty, let accounted = client.accounting(jobIDs: ids) {
-                statuses += accounted.filter { !listed.contains("\($0.jobID)/\($0.arrayTask ?? -1)") }
-            }
-            for status in statuses {
-                guard let request = open.first(where: { submission.jobIDs[$0.name] == status.jobID }) else { continue }
-                known[request.name, default: [:]][status.arrayTask ?? -1] = status
-            }
-
-            for request in open {
-                let tasks = Self.expectedTasks(request)
-                var states = known[request.name] ?? [:]
-                for task in tasks where states[task] == nil {
-                    // Forgotten by Slurm (MinJobAge) before we saw it finish: ask the cache.
-                    let committed = isCommitted(request, task < 0 ? nil : task)
-                    states[task] = SlurmTaskStatus(jobID: submission.jobIDs[request.name]!,
-                                                   arrayTask: task < 0 ? nil : task,
-                                                   state: committed ? .completed : .other("LOST"))
-                    known[request.name, default: [:]][task] = states[task]
-                }
-                let update = Self.summarize(request.name, tasks.compactMap { states[$0] })
-                if lastUpdate[request.name] != update {
-                    lastUpdate[request.name] = update
-                    onUpdate(update)
-                }
-                if update.tasksDone == update.tasksTotal {
-                    outcomes[request.name] = Self.outcome(tasks.compactMap { states[$0] })
-                }
-            }
-            if outcomes.count < requests.count {
-                try await Task.sleep(nanoseconds: UInt64(pollInterval * 1e9))
+    /// Asks Slurm once about every unfinished job; returns the summaries that changed.
+    @discardableResult
+    public func poll() throws -> [SlurmJobUpdate] {
+        let open = submission.requests.filter { submission.jobIDs[$0.name] != nil && outcomes[$0.name] == nil }
+        guard !open.isEmpty else { return [] }
+        let ids = open.compactMap { submission.jobIDs[$0.name] }
+        var statuses = try client.queue(jobIDs: ids)
+        let listed = Set(statuses.map { "\($0.jobID)/\($0.arrayTask ?? -1)" })
+        let missing = open.contains { request in
+            Self.expectedTasks(request).contains { task in
+                !listed.contains("\(submission.jobIDs[request.name]!)/\(task)")
+                    && !(known[request.name]?[task].map(Self.isDone) ?? false)
             }
         }
-        return outcomes
+        if missing, let accounted = client.accounting(jobIDs: ids) {
+            statuses += accounted.filter { !listed.contains("\($0.jobID)/\($0.arrayTask ?? -1)") }
+        }
+        for status in statuses {
+            guard let request = open.first(where: { submission.jobIDs[$0.name] == status.jobID }) else { continue }
+            known[request.name, default: [:]][status.arrayTask ?? -1] = status
+        }
+        var changed: [SlurmJobUpdate] = []
+        for request in open {
+            let tasks = Self.expectedTasks(request)
+            for task in tasks where known[request.name]?[task] == nil {
+                // Forgotten by Slurm (MinJobAge) before we saw it finish: ask the cache.
+                let committed = isCommitted(request, task < 0 ? nil : task)
+                known[request.name, default: [:]][task] = SlurmTaskStatus(
+                    jobID: submission.jobIDs[request.name]!, arrayTask: task < 0 ? nil : task,
+                    state: committed ? .completed : .other("LOST"))
+            }
+            let states = tasks.compactMap { known[request.name]?[$0] }
+            let update = Self.summarize(request.name, states)
+            if updates[request.name] != update {
+                updates[request.name] = update
+                changed.append(update)
+            }
+            if update.tasksDone == update.tasksTotal {
+                outcomes[request.name] = Self.outcome(states)
+            }
+        }
+        return changed
+    }
+
+    /// Polls every `interval` seconds until every job has an outcome, calling
+    /// `onUpdate` whenever a job's state or task count changes. Throws
+    /// `CancellationError` when the task is cancelled (the jobs keep running;
+    /// the caller decides whether to cancel them).
+    public func wait(every interval: Double = 2,
+                     onUpdate: (SlurmJobUpdate) -> Void = { _ in }) async throws -> [String: SlurmJobOutcome] {
+        while true {
+            try Task.checkCancellation()
+            try poll().forEach(onUpdate)
+            if isFinished { return outcomes }
+            try await Task.sleep(nanoseconds: UInt64(interval * 1e9))
+        }
     }
 
     /// Array task indices, or `[-1]` standing for a plain job.
@@ -118,7 +130,9 @@ public final class SlurmMonitor: Sendable {
         let state = order.first { s in tasks.contains { $0.state == s } }
             ?? tasks.first { !$0.state.isSuccessful }?.state ?? .completed
         let node = tasks.first { $0.state == .running }?.node ?? tasks.last?.node ?? ""
-        return SlurmJobUpdate(name: name, state: state, tasksDone: done, tasksTotal: tasks.count, node: node)
+        let reason = tasks.first { $0.state == state }?.reason ?? ""
+        return SlurmJobUpdate(name: name, state: state, reason: reason, tasksDone: done,
+                              tasksTotal: tasks.count, node: node)
     }
 
     static func outcome(_ tasks: [SlurmTaskStatus]) -> SlurmJobOutcome {

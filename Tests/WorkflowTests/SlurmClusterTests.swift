@@ -28,8 +28,8 @@ final class SlurmClusterTests: XCTestCase {
     private func runToEnd(_ requests: [SlurmJobRequest]) async throws -> (SlurmSubmission, [String: SlurmJobOutcome]) {
         let submission = try SlurmSubmission.submit(requests, into: directory, setup: ["export GREETING=hello"],
                                                     client: SlurmClient())
-        let monitor = SlurmMonitor(submission: submission, client: SlurmClient(), pollInterval: 0.5) { _, _ in false }
-        return (submission, try await monitor.wait(onUpdate: { _ in }))
+        let monitor = SlurmMonitor(submission: submission, client: SlurmClient()) { _, _ in false }
+        return (submission, try await monitor.wait(every: 0.5))
     }
 
     func test_submit_dependentJobsAndArrayComplete() async throws {
