@@ -12,6 +12,9 @@ public protocol StageContext: AnyObject, Sendable {
     var key: String { get }
     /// Number of CPU threads this stage may use.
     var threads: Int { get }
+    /// The directory of the workflow file; relative paths in parameters (a
+    /// script of a `shell` stage) are read against it.
+    var workflowDirectory: URL { get }
 
     /// Local path of a connected input artifact (a file or a directory); read-only.
     /// Throws `StageFailure` naming the input when it is not connected.
@@ -40,6 +43,11 @@ public protocol StageContext: AnyObject, Sendable {
 
     /// Throws `CancellationError` when the run was interrupted.
     func checkCancellation() throws
+}
+
+extension StageContext {
+    /// The current directory, for contexts that have no workflow file.
+    public var workflowDirectory: URL { URL(fileURLWithPath: FileManager.default.currentDirectoryPath) }
 }
 
 /// A memoized sub-result: a file or directory stored in the cache under its own key.

@@ -1,0 +1,144 @@
+import Foundation
+
+/// The library entry point: loads workflows, plans and runs them against a cache.
+///
+///     let engine = try Engine(registry: StageRegistry([MyStage.self]), cacheDirectory: dir)
+///     let workflow = try engine.load(yaml: text, file: "wf.yaml")
+///     let plan = try engine.plan(workflow)
+///     let run = try await engine.run(workflow)   // RunRecord: per-stage outcomes, ranCount, cachedCount
+public final class Engine: Sendable {
+    public let registry: StageRegistry
+    public let store: CacheStore
+    public let executor: any Executor
+    /// Seconds without a heartbeat after which another run's lock is considered stale.
+    public let lockStaleAfter: TimeInterval
+
+    public init(registry: StageRegistry, cacheDirectory: URL, executor: any Executor = LocalExecutor(),
+                lockStaleAfter: TimeInterval = 60) throws {
+        self.registry = registry
+        self.store = try CacheStore(root: cacheDirectory)
+        self.executor = executor
+        self.lockStaleAfter = lockStaleAfter
+    }
+
+    public var history: RunHistory { RunHistory(store: store) }
+
+    // MARK: loading
+
+    /// Parses and resolves YAML text. Throws `SpecError` with every problem.
+    public func load(yaml: String, file: String = "workflow.yaml", options: ResolveOptions = .init(),
+                     directory: URL? = nil) throws -> ResolvedWorkflow {
+        let spec = try WorkflowSpec.parse(yaml: yaml, file: file)
+        let dir = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        return try WorkflowResolver(registry: registry).resolve(spec, options: options, directory: dir)
+    }
+
+    /// Parses and resolves a workflow file (relative paths resolve against its directory).
+    public func load(file url: URL, options: ResolveOptions = .init()) throws -> ResolvedWorkflow {
+        let spec = try WorkflowSpec.load(url)
+        return try WorkflowResolver(registry: registry).resolve(spec, options: options,
+                                                                directory: url.deletingLastPathComponent())
+    }
+
+    // MARK: planning
+
+    /// The dry run: per stage, `run` / `cached` / `skip` and the reasons. Corrupt
+    /// cache entries found on the way are removed and reported through `onProblem`.
+    public func plan(_ workflow: ResolvedWorkflow, options: RunOptions = .init(),
+                     onProblem: (String) -> Void = { _ in }) throws -> [PlannedStage] {
+        try Planner(store: store, workflow: workflow).plan(options, onProblem: onProblem)
+    }
+
+    /// The key manifest `stage` would have now, or nil when an upstream stage is
+    /// not cached (its output digests are unknown), with the previous record.
+    public func currentManifest(_ workflow: ResolvedWorkflow, stage id: String) throws -> (now: KeyManifest?, previous: StageRecord?) {
+        guard let stage = workflow.graph[id] else {
+            throw PlanError("no stage '\(id)' in workflow '\(workflow.name)'\(didYouMean(id, among: workflow.graph.ids)); stages: \(workflow.graph.ids.joined(separator: ", "))")
+        }
+        let planner = Planner(store: store, workflow: workflow)
+        let previous = store.lastKey(workflow: workflow.name, stage: id).flatMap { store.record($0) }
+        let plan = try planner.plan(RunOptions(until: id), onProblem: { _ in })
+        guard let key = plan.first(where: { $0.stage == id })?.key else { return (nil, previous) }
+        var inputs: [String: String] = [:]
+        for (name, address) in stage.inputs {
+            guard let upKey = plan.first(where: { $0.stage == address.stage })?.key,
+                  let record = store.record(upKey), let artifact = record.outputs[address.output] else { return (nil, previous) }
+            inputs[name] = artifact.digest.hex
+        }
+        let manifest = KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
+                                   inputs: inputs, files: try planner.fileDigests(stage))
+        precondition(manifest.key == key, "planner and explain disagree on the key of '\(id)'")
+        return (manifest, previous)
+    }
+
+    // MARK: running
+
+    /// Runs what the plan needs, independent stages in parallel (up to
+    /// `options.jobs`), and records the run under `runs/`. A failing stage does
+    /// not throw: it is `failed` in the record and its dependants are `skipped`.
+    /// Throws `PlanError` for options that do not fit the workflow.
+    public func run(_ workflow: ResolvedWorkflow, options: RunOptions = .init(),
+                    observer: @escaping RunObserver = { _ in }) async throws -> RunRecord {
+        let started = Date()
+        let planner = Planner(store: store, workflow: workflow)
+        let (selected, mustBeCached) = try planner.selection(options)
+        if options.only != nil { _ = try planner.plan(options, onProblem: { observer(.warning($0)) }) }
+        let scheduler = Scheduler(engine: self, workflow: workflow, planner: planner, options: options,
+                                  selected: selected, mustBeCached: mustBeCached, observer: observer)
+        let summaries = await scheduler.runAll()
+        var record = RunRecord(id: RunRecord.makeID(started), workflow: workflow.name, file: workflow.file,
+                               startedAt: started, seconds: Date().timeIntervalSince(started),
+                               profile: workflow.profile, overrides: workflow.overrides,
+                               params: Dictionary(uniqueKeysWithValues: workflow.graph.stages.map { ($0.id, $0.params) }),
+                               stages: workflow.graph.ids.compactMap { summaries[$0] })
+        record.seconds = Date().timeIntervalSince(started)
+        try history.save(record)
+        finish(record, outputs: await scheduler.outputs, observer: observer)
+        return record
+    }
+
+    private func finish(_ run: RunRecord, outputs: [String: [String: StoredArtifact]], observer: RunObserver) {
+        guard !registry.finishers.isEmpty else { return }
+        var artifacts: [ArtifactAddress: URL] = [:]
+        for (stage, outs) in outputs {
+            for (name, artifact) in outs { artifacts[ArtifactAddress(stage: stage, output: name)] = store.objectURL(artifact.digest.hex) }
+        }
+        let dir = history.directory(of: run.id)
+        for finisher in registry.finishers {
+            do {
+                for line in try finisher.finish(run: run, artifacts: artifacts, runDirectory: dir) { observer(.note(line)) }
+            } catch {
+                observer(.warning("run finisher \(type(of: finisher)) failed: \(error)"))
+            }
+        }
+    }
+
+    /// Runs one stage whose upstream stages are all cached, in this process,
+    /// and commits it: what `ssmflow exec-stage` does on a cluster node.
+    /// `expectedKey`, when given, must match the key computed here.
+    public func executeStage(_ workflow: ResolvedWorkflow, stage id: String, expectedKey: String? = nil,
+                             takeLock: Bool = true, observer: @escaping RunObserver = { _ in }) async throws -> StageRecord {
+        let (manifest, _) = try currentManifest(workflow, stage: id)
+        guard let manifest, let stage = workflow.graph[id] else {
+            throw PlanError("stage '\(id)' cannot run alone: an upstream stage is not cached; run 'ssmflow run --until \(id)' instead")
+        }
+        if let expectedKey, expectedKey != manifest.key {
+            throw PlanError("stage '\(id)' has key \(manifest.key.prefix(12)) here but \(expectedKey.prefix(12)) was requested; the workflow or its inputs differ between the submitting and the executing machine")
+        }
+        let lock = takeLock ? try await CacheLock.acquire(key: manifest.key, in: store.locksDirectory, staleAfter: lockStaleAfter) : nil
+        defer { lock?.release() }
+        if let record = store.record(manifest.key) { return record }
+        let job = try makeJob(workflow, stage: stage, manifest: manifest)
+        let record = try await executor.execute(job, store: store, observer: observer)
+        try store.setLastKey(record.key, workflow: workflow.name, stage: id)
+        return record
+    }
+
+    func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest) throws -> StageJob {
+        var inputs: [String: URL] = [:]
+        for (name, digest) in manifest.inputs { inputs[name] = store.objectURL(digest) }
+        return StageJob(workflow: workflow.name, workflowDirectory: workflow.directory, stage: stage,
+                        manifest: manifest, key: manifest.key, inputs: inputs, inputSources: stage.inputs,
+                        threads: ProcessInfo.processInfo.activeProcessorCount)
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+
+/// What a run will do with a stage.
+public enum PlanAction: String, Codable, Sendable {
+    case run
+    case cached
+    /// Outside `--until` / `--only`.
+    case skip
+}
+
+/// One stage of a plan: the action and the readable reasons for it.
+public struct PlannedStage: Codable, Sendable {
+    public var stage: String
+    public var kind: String
+    public var action: PlanAction
+    public var reasons: [String]
+    /// The stage key, when every input is already known (nil when an upstream stage reruns).
+    public var key: String?
+}
+
+/// Which stages a run covers and which it must recompute.
+public struct RunOptions: Sendable {
+    /// Run this stage and what it needs, nothing downstream.
+    public var until: String?
+    /// Run only this stage; what it reads must be cached.
+    public var only: String?
+    /// Recompute these stages even when cached.
+    public var force: Set<String>
+    public var forceAll: Bool
+    /// Stages run at once.
+    public var jobs: Int
+    /// Re-hash every cached output instead of trusting unchanged file signatures.
+    public var verifyFully: Bool
+
+    public init(until: String? = nil, only: String? = nil, force: Set<String> = [], forceAll: Bool = false,
+                jobs: Int = 1, verifyFully: Bool = false) {
+        self.until = until
+        self.only = only
+        self.force = force
+        self.forceAll = forceAll
+        self.jobs = max(1, jobs)
+        self.verifyFully = verifyFully
+    }
+}
+
+/// The assessment of one stage against the cache.
+struct Assessment {
+    var action: PlanAction
+    var reasons: [String]
+    var manifest: KeyManifest?
+    var record: StageRecord?
+    /// Outputs found corrupt or missing (already removed from the cache).
+    var problems: [String] = []
+}
+
+/// Decides, stage by stage, between a cache hit and a run, with the reason in
+/// values. Pure apart from reading (and cleaning corrupt entries of) the cache.
+struct Planner {
+    let store: CacheStore
+    let workflow: ResolvedWorkflow
+
+    /// Stage ids the options select, and the upstream ids that must be cached (`--only`).
+    func selection(_ options: RunOptions) throws -> (selected: Set<String>, mustBeCached: Set<String>) {
+        let graph = workflow.graph
+        for (flag, id) in [("--until", options.until), ("--only", options.only)] {
+            if let id, graph[id] == nil {
+                throw PlanError("\(flag) '\(id)' names no stage of workflow '\(workflow.name)'\(didYouMean(id, among: graph.ids)); stages: \(graph.ids.joined(separator: ", "))")
+            }
+        }
+        for id in options.force.sorted() where graph[id] == nil {
+            throw PlanError("--force '\(id)' names no stage of workflow '\(workflow.name)'\(didYouMean(id, among: graph.ids)); stages: \(graph.ids.joined(separator: ", "))")
+        }
+        if let only = options.only {
+            let upstream = graph.upstreamClosure(of: [only]).subtracting([only])
+            return ([only], upstream)
+        }
+        if let until = options.until { return (graph.upstreamClosure(of: [until]), []) }
+        return (Set(graph.ids), [])
+    }
+
+    /// Digests of the external files a stage reads.
+    func fileDigests(_ stage: ResolvedStage) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for (path, url) in stage.files {
+            do { out[path] = try ArtifactDigest.of(url).hex } catch {
+                throw StageFailure("stage '\(stage.id)' reads file '\(path)' but it cannot be hashed: \(error)")
+            }
+        }
+        return out
+    }
+
+    /// Assesses `stage` given its inputs' digests (nil when some upstream reruns,
+    /// naming it in `pendingUpstream`).
+    func assess(_ stage: ResolvedStage, inputDigests: [String: String]?, pendingUpstream: [String],
+                forced: Bool, verifyFully: Bool, onProblem: (String) -> Void) throws -> Assessment {
+        let files = try fileDigests(stage)
+        let previous = store.lastKey(workflow: workflow.name, stage: stage.id).flatMap { store.record($0) }
+        guard let inputDigests else {
+            var reasons = pendingUpstream.map { "upstream '\($0)' reruns" }
+            if let previous {
+                reasons += differences(stage, now: nil, files: files, previous: previous).filter { !$0.hasPrefix("input") }
+            } else {
+                reasons.append("never run")
+            }
+            return Assessment(action: .run, reasons: reasons, manifest: nil, record: nil)
+        }
+        let manifest = KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
+                                   inputs: inputDigests, files: files)
+        let key = manifest.key
+        if let record = store.record(key, onProblem: onProblem) {
+            var problems: [String] = []
+            for name in record.outputs.keys.sorted() {
+                let artifact = record.outputs[name]!
+                switch store.verify(artifact, full: verifyFully) {
+                case .ok: continue
+                case .missing: problems.append("output missing: \(stage.id).\(name)")
+                case .corrupt(let why):
+                    problems.append("output corrupt: \(stage.id).\(name) (\(why))")
+                    store.removeObject(artifact.digest.hex)
+                }
+            }
+            if !problems.isEmpty {
+                for problem in problems { onProblem("stage '\(stage.id)': \(problem); removed from the cache, recomputing") }
+                store.removeRecord(key)
+                return Assessment(action: .run, reasons: problems, manifest: manifest, record: nil, problems: problems)
+            }
+            if forced { return Assessment(action: .run, reasons: ["forced"], manifest: manifest, record: record) }
+            return Assessment(action: .cached, reasons: ["unchanged"], manifest: manifest, record: record)
+        }
+        if forced { return Assessment(action: .run, reasons: ["forced"], manifest: manifest, record: nil) }
+        guard let previous else {
+            return Assessment(action: .run, reasons: ["never run"], manifest: manifest, record: nil)
+        }
+        var reasons = differences(stage, now: manifest, files: files, previous: previous)
+        if reasons.isEmpty {
+            reasons = previous.key == key ? ["record missing: removed from the cache"]
+                                          : ["cache schema \(previous.manifest.schema) → \(manifest.schema)"]
+        }
+        return Assessment(action: .run, reasons: reasons, manifest: manifest, record: nil)
+    }
+
+    /// Readable differences between the current ingredients and a previous record.
+    func differences(_ stage: ResolvedStage, now: KeyManifest?, files: [String: String], previous: StageRecord) -> [String] {
+        var reasons: [String] = []
+        let old = previous.manifest
+        if old.kind != stage.kind.kind { reasons.append("stage kind '\(old.kind)' → '\(stage.kind.kind)'") }
+        else if old.kindVersion != stage.kind.version { reasons.append("stage code version \(old.kindVersion) → \(stage.kind.version)") }
+        let before = old.params.flattened(), after = stage.params.flattened()
+        for path in Set(before.keys).union(after.keys).sorted() where before[path]?.canonical != after[path]?.canonical {
+            let from = before[path].map(\.description) ?? "(unset)", to = after[path].map(\.description) ?? "(unset)"
+            reasons.append("params changed: \(stage.id).\(path) \(from) → \(to)")
+        }
+        if let now {
+            for name in Set(old.inputs.keys).union(now.inputs.keys).sorted() where old.inputs[name] != now.inputs[name] {
+                let source = stage.inputs[name]?.description ?? previous.inputSources[name]?.description ?? name
+                reasons.append("input changed: \(source)")
+            }
+        }
+        for path in Set(old.files.keys).union(files.keys).sorted() where old.files[path] != files[path] {
+            reasons.append("file changed: \(path)")
+        }
+        return reasons
+    }
+
+    /// The dry run: per stage, `run` / `cached` / `skip` and why.
+    func plan(_ options: RunOptions, onProblem: (String) -> Void) throws -> [PlannedStage] {
+        let (selected, mustBeCached) = try selection(options)
+        var outputs: [String: [String: StoredArtifact]] = [:]
+        var reruns = Set<String>()
+        var planned: [PlannedStage] = []
+        for stage in workflow.graph.stages {
+            guard selected.contains(stage.id) || mustBeCached.contains(stage.id) else {
+                planned.append(PlannedStage(stage: stage.id, kind: stage.kind.kind, action: .skip,
+                                            reasons: [options.only != nil ? "outside --only \(options.only!)" : "outside --until \(options.until ?? "")"], key: nil))
+                continue
+            }
+            var digests: [String: String]? = [:]
+            var pending: [String] = []
+            for (name, address) in stage.inputs.sorted(by: { $0.key < $1.key }) {
+                if reruns.contains(address.stage) {
+                    digests = nil
+                    if !pending.contains(address.stage) { pending.append(address.stage) }
+                } else if let artifact = outputs[address.stage]?[address.output] {
+                    digests?[name] = artifact.digest.hex
+                }
+            }
+            let forced = options.forceAll || options.force.contains(stage.id)
+            let assessment = try assess(stage, inputDigests: digests, pendingUpstream: pending, forced: forced && selected.contains(stage.id),
+                                        verifyFully: options.verifyFully, onProblem: onProblem)
+            if mustBeCached.contains(stage.id), assessment.action == .run {
+                throw PlanError("--only \(options.only!) reads from stage '\(stage.id)', which is not cached (\(assessment.reasons.joined(separator: "; "))); run with --until \(options.only!) instead")
+            }
+            if assessment.action == .run { reruns.insert(stage.id) }
+            if let record = assessment.record, assessment.action == .cached { outputs[stage.id] = record.outputs }
+            planned.append(PlannedStage(stage: stage.id, kind: stage.kind.kind, action: assessment.action,
+                                        reasons: assessment.reasons, key: assessment.manifest?.key))
+        }
+        return planned
+    }
+}
