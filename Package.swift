@@ -28,7 +28,8 @@ let vtkModules = [
     "FiltersModeling", "FiltersSources", "FiltersGeometry", "IOCore", "IOLegacy",
     "IOPLY", "IOGeometry", "IOImage", "ImagingCore", "RenderingCore",
     "RenderingOpenGL2", "RenderingAnnotation", "RenderingFreeType",
-    "RenderingUI", "InteractionStyle",
+    "RenderingUI", "InteractionStyle", "RenderingContext2D", "RenderingContextOpenGL2",
+    "ChartsCore", "ViewsCore", "ViewsContext2D", "IOXML",
 ]
 
 let package = Package(
@@ -46,6 +47,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial",
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "CTorchShim",
             cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
@@ -56,11 +58,13 @@ let package = Package(
         .target(
             name: "CVTKShim",
             cxxSettings: [.unsafeFlags(["-I/usr/include/vtk-\(vtkVersion)"])],
+            // X11: the shim checks the display before VTK would abort on a bad one.
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
+                + [.linkedLibrary("X11")]
         ),
         .target(name: "TorchKit", dependencies: ["CTorchShim"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
-        .target(name: "GeometryKit", dependencies: ["CVTKShim"],
+        .target(name: "GeometryKit", dependencies: ["CVTKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),
 
         // MARK: engine, stages, command line

@@ -14,6 +14,7 @@ packages=(
   libssl-dev        # SHA-256 for cache keys (OpenSSL's libcrypto)
   zlib1g-dev        # gzip NRRD images
   xvfb xauth libgl1-mesa-dri  # off-screen rendering of heat maps (VTK needs an X server)
+  libx11-dev        # the VTK shim checks the X display before rendering
   make
 )
 for arg in "$@"; do

@@ -1,4 +1,507 @@
+// The only translation unit that includes torch/torch.h (it costs ~10 s and
+// ~0.7 GB to compile); everything libtorch-specific stays behind ctorch.h.
 #include "ctorch.h"
+
 #include <torch/torch.h>
 
-extern "C" const char *ctorch_version(void) { return TORCH_VERSION; }
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace {
+
+char *copy_string(const std::string &text) {
+    char *copy = static_cast<char *>(std::malloc(text.size() + 1));
+    if (copy != nullptr) std::memcpy(copy, text.c_str(), text.size() + 1);
+    return copy;
+}
+
+ctorch_status fail(char **error, const std::string &message) {
+    if (error != nullptr) *error = copy_string(message);
+    return CTORCH_ERROR;
+}
+
+// Runs `body` and turns every C++ exception into a status and a message, so
+// that none crosses into C or Swift.
+template <class Body>
+ctorch_status guarded(char **error, Body &&body) {
+    if (error != nullptr) *error = nullptr;
+    try {
+        return body();
+    } catch (const c10::Error &e) {
+        return fail(error, std::string("libtorch: ") + e.what_without_backtrace());
+    } catch (const std::exception &e) {
+        return fail(error, std::string("libtorch: ") + e.what());
+    } catch (...) {
+        return fail(error, "libtorch: unknown exception");
+    }
+}
+
+std::string dims_text(int64_t d, int64_t h, int64_t w) {
+    return "1x" + std::to_string(d) + "x" + std::to_string(h) + "x" + std::to_string(w);
+}
+
+// Spec §4: conv k5 (−4), pool k2 s2 (//2), two convs (−8), pool, two convs, pool.
+constexpr int64_t kMinimumInput = 60;
+int64_t reduced_extent(int64_t s) { return (((s - 4) / 2 - 8) / 2 - 8) / 2; }
+
+struct DeepSSMNetImpl : torch::nn::Module {
+    // Registered in the order of the equivalent PyTorch module, so the
+    // state_dict names and order match (`conv1.weight`, `bn1.running_mean`, ...).
+    DeepSSMNetImpl(int64_t flattened, int64_t outputs) {
+        const int64_t channels[] = {1, 12, 24, 48, 96, 192};
+        for (int i = 0; i < 5; ++i) {
+            const std::string n = std::to_string(i + 1);
+            convs.push_back(register_module(
+                "conv" + n, torch::nn::Conv3d(torch::nn::Conv3dOptions(channels[i], channels[i + 1], 5))));
+            norms.push_back(register_module(
+                "bn" + n, torch::nn::BatchNorm3d(channels[i + 1])));
+            prelus.push_back(register_module("prelu" + n, torch::nn::PReLU()));
+        }
+        fc1 = register_module("fc1", torch::nn::Linear(flattened, 384));
+        prelus.push_back(register_module("prelu6", torch::nn::PReLU()));
+        fc2 = register_module("fc2", torch::nn::Linear(384, 96));
+        prelus.push_back(register_module("prelu7", torch::nn::PReLU()));
+        fc3 = register_module("fc3", torch::nn::Linear(96, outputs));
+    }
+
+    torch::Tensor forward(torch::Tensor x) {
+        for (size_t i = 0; i < 5; ++i) {
+            x = prelus[i]->forward(norms[i]->forward(convs[i]->forward(x)));
+            if (i % 2 == 0) x = torch::max_pool3d(x, 2, 2);
+        }
+        x = x.flatten(1);
+        x = prelus[5]->forward(fc1->forward(x));
+        x = prelus[6]->forward(fc2->forward(x));
+        return fc3->forward(x);
+    }
+
+    std::vector<torch::nn::Conv3d> convs;
+    std::vector<torch::nn::BatchNorm3d> norms;
+    std::vector<torch::nn::PReLU> prelus;
+    torch::nn::Linear fc1{nullptr}, fc2{nullptr}, fc3{nullptr};
+};
+TORCH_MODULE(DeepSSMNet);
+
+// Xavier-normal weights from a private generator (the global one is left
+// alone), zero biases as the reference's weight_init does.
+void initialize(DeepSSMNet &net, uint64_t seed) {
+    torch::NoGradGuard no_grad;
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+    auto xavier = [&](torch::Tensor &weight) {
+        const int64_t receptive = weight.dim() > 2 ? weight[0][0].numel() : 1;
+        const double fan_in = static_cast<double>(weight.size(1) * receptive);
+        const double fan_out = static_cast<double>(weight.size(0) * receptive);
+        weight.normal_(0.0, std::sqrt(2.0 / (fan_in + fan_out)), generator);
+    };
+    for (auto &conv : net->convs) { xavier(conv->weight); conv->bias.zero_(); }
+    for (auto *fc : {&net->fc1, &net->fc2, &net->fc3}) {
+        xavier((*fc)->weight);
+        (*fc)->bias.zero_();
+    }
+}
+
+ctorch_device resolve(ctorch_device requested) {
+    if (requested == CTORCH_DEVICE_CPU) return CTORCH_DEVICE_CPU;
+    const bool usable = torch::cuda::is_available();
+    if (requested == CTORCH_DEVICE_AUTO) return usable ? CTORCH_DEVICE_CUDA : CTORCH_DEVICE_CPU;
+    if (!at::hasCUDA()) {
+        throw std::runtime_error(
+            "device 'cuda' was requested but this libtorch (" TORCH_VERSION ") was built without "
+            "CUDA; rebuild with SSMFLOW_LIBTORCH pointing at a CUDA libtorch, or use device 'cpu'");
+    }
+    if (!usable) {
+        throw std::runtime_error(
+            "device 'cuda' was requested but no CUDA GPU is visible; check the driver and "
+            "CUDA_VISIBLE_DEVICES, or use device 'cpu'");
+    }
+    return CTORCH_DEVICE_CUDA;
+}
+
+// A Generator is a shared handle: copies lock and change the same state.
+at::Generator default_generator(ctorch_device device) {
+    if (resolve(device) == CTORCH_DEVICE_CUDA) {
+        return at::globalContext().defaultGenerator(c10::Device(c10::kCUDA));
+    }
+    return at::detail::getDefaultCPUGenerator();
+}
+
+at::ScalarType scalar_type(ctorch_dtype dtype) {
+    switch (dtype) {
+    case CTORCH_FLOAT32: return at::kFloat;
+    case CTORCH_FLOAT64: return at::kDouble;
+    case CTORCH_INT64: return at::kLong;
+    case CTORCH_UINT8: return at::kByte;
+    }
+    throw std::invalid_argument("unknown ctorch_dtype " + std::to_string(int(dtype)));
+}
+
+ctorch_dtype ctorch_type(at::ScalarType type) {
+    switch (type) {
+    case at::kFloat: return CTORCH_FLOAT32;
+    case at::kDouble: return CTORCH_FLOAT64;
+    case at::kLong: return CTORCH_INT64;
+    case at::kByte: return CTORCH_UINT8;
+    default: throw std::invalid_argument(std::string("unsupported tensor dtype ") + c10::toString(type));
+    }
+}
+
+}  // namespace
+
+struct ctorch_model {
+    DeepSSMNet net{nullptr};
+    std::unique_ptr<torch::optim::Adam> adam;
+    torch::Device device{torch::kCPU};
+    int64_t depth = 0, height = 0, width = 0, outputs = 0, flattened = 0;
+
+    // One named piece of state: a tensor, or an Adam step counter.
+    struct Entry {
+        std::string name;
+        torch::Tensor tensor;
+        int64_t *step = nullptr;
+    };
+
+    torch::optim::AdamParamState *adam_state(const torch::Tensor &parameter) const {
+        auto found = adam->state().find(c10::guts::to_string(parameter.unsafeGetTensorImpl()));
+        if (found == adam->state().end()) return nullptr;
+        return static_cast<torch::optim::AdamParamState *>(found->second.get());
+    }
+
+    torch::optim::AdamParamState &make_adam_state(const torch::Tensor &parameter) {
+        if (auto *existing = adam_state(parameter)) return *existing;
+        auto state = std::make_unique<torch::optim::AdamParamState>();
+        state->exp_avg(torch::zeros_like(parameter, at::MemoryFormat::Preserve));
+        state->exp_avg_sq(torch::zeros_like(parameter, at::MemoryFormat::Preserve));
+        auto *raw = state.get();
+        adam->state()[c10::guts::to_string(parameter.unsafeGetTensorImpl())] = std::move(state);
+        return *raw;
+    }
+
+    // Parameters then buffers per submodule (PyTorch's state_dict order), then
+    // the optimizer state of the parameters that have some.
+    std::vector<Entry> entries() const {
+        std::vector<Entry> list;
+        for (const auto &child : net->named_children()) {
+            for (const auto &p : child.value()->named_parameters(false)) {
+                list.push_back({child.key() + "." + p.key(), p.value()});
+            }
+            for (const auto &b : child.value()->named_buffers(false)) {
+                list.push_back({child.key() + "." + b.key(), b.value()});
+            }
+        }
+        for (const auto &p : net->named_parameters(true)) {
+            auto *state = adam_state(p.value());
+            if (state == nullptr) continue;
+            const std::string prefix = "optimizer/" + p.key() + "/";
+            list.push_back({prefix + "step", torch::Tensor(), &state->step()});
+            list.push_back({prefix + "exp_avg", state->exp_avg()});
+            list.push_back({prefix + "exp_avg_sq", state->exp_avg_sq()});
+        }
+        return list;
+    }
+
+    // The entry `name`, creating Adam state for an `optimizer/...` name when absent.
+    Entry find(const std::string &name, bool create) {
+        for (auto &entry : entries()) {
+            if (entry.name == name) return entry;
+        }
+        const std::string prefix = "optimizer/";
+        const auto slash = name.rfind('/');
+        if (create && name.rfind(prefix, 0) == 0 && slash > prefix.size()) {
+            const std::string parameter = name.substr(prefix.size(), slash - prefix.size());
+            for (const auto &p : net->named_parameters(true)) {
+                if (p.key() != parameter) continue;
+                make_adam_state(p.value());
+                for (auto &entry : entries()) {
+                    if (entry.name == name) return entry;
+                }
+            }
+        }
+        throw std::invalid_argument("the model has no state entry named '" + name +
+                                    "'; it may come from a network of another size or kind");
+    }
+
+    void check_input(int64_t d, int64_t h, int64_t w, int64_t k) const {
+        if (d != depth || h != height || w != width) {
+            throw std::invalid_argument("input images are " + dims_text(d, h, w) +
+                                        " but the network was built for " +
+                                        dims_text(depth, height, width) +
+                                        "; rebuild the network for the loaders' image size");
+        }
+        if (k != outputs) {
+            throw std::invalid_argument("batch has " + std::to_string(k) +
+                                        " scores per sample but the network predicts " +
+                                        std::to_string(outputs));
+        }
+    }
+
+    torch::Tensor images(const float *data, int64_t batch) const {
+        if (batch < 1) throw std::invalid_argument("a batch needs at least one sample");
+        return torch::from_blob(const_cast<float *>(data), {batch, 1, depth, height, width},
+                                torch::kFloat).to(device);
+    }
+};
+
+extern "C" {
+
+const char *ctorch_version(void) { return TORCH_VERSION; }
+
+void ctorch_free_string(char *string) { std::free(string); }
+
+int32_t ctorch_built_with_cuda(void) {
+    try { return at::hasCUDA() ? 1 : 0; } catch (const std::exception &) { return 0; } catch (...) { return 0; }
+}
+
+int32_t ctorch_cuda_device_count(void) {
+    try {
+        return static_cast<int32_t>(torch::cuda::device_count());
+    } catch (const std::exception &) { return 0; } catch (...) { return 0; }
+}
+
+ctorch_status ctorch_resolve_device(ctorch_device requested, ctorch_device *resolved, char **error) {
+    return guarded(error, [&] {
+        *resolved = resolve(requested);
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_set_num_threads(int32_t threads, char **error) {
+    return guarded(error, [&] {
+        if (threads < 1) return fail(error, "thread count must be at least 1, got " + std::to_string(threads));
+        at::set_num_threads(threads);
+        return CTORCH_OK;
+    });
+}
+
+int32_t ctorch_get_num_threads(void) {
+    try { return at::get_num_threads(); } catch (const std::exception &) { return 1; } catch (...) { return 1; }
+}
+
+ctorch_status ctorch_set_deterministic(int32_t enabled, char **error) {
+    return guarded(error, [&] {
+        // cuBLAS needs a fixed workspace for reproducible results; harmless on CPU.
+        if (enabled) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+        at::globalContext().setDeterministicAlgorithms(enabled != 0, false);
+        at::globalContext().setDeterministicCuDNN(enabled != 0);
+        at::globalContext().setBenchmarkCuDNN(false);
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_manual_seed(uint64_t seed, char **error) {
+    return guarded(error, [&] {
+        torch::manual_seed(seed);
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_rng_state_get(ctorch_device device, uint8_t *state, int64_t capacity,
+                                   int64_t *size, char **error) {
+    return guarded(error, [&] {
+        at::Generator generator = default_generator(device);
+        at::Tensor bytes;
+        {
+            std::lock_guard<std::mutex> lock(generator.mutex());
+            bytes = generator.get_state().contiguous();
+        }
+        *size = bytes.numel();
+        if (state == nullptr) return CTORCH_OK;
+        if (capacity < bytes.numel()) {
+            return fail(error, "rng state needs " + std::to_string(bytes.numel()) +
+                                   " bytes but the buffer holds " + std::to_string(capacity));
+        }
+        std::memcpy(state, bytes.data_ptr<uint8_t>(), static_cast<size_t>(bytes.numel()));
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_rng_state_set(ctorch_device device, const uint8_t *state, int64_t size,
+                                   char **error) {
+    return guarded(error, [&] {
+        at::Generator generator = default_generator(device);
+        auto bytes = torch::from_blob(const_cast<uint8_t *>(state), {size}, torch::kByte).clone();
+        std::lock_guard<std::mutex> lock(generator.mutex());
+        generator.set_state(bytes);
+        return CTORCH_OK;
+    });
+}
+
+int64_t ctorch_deepssm_minimum_input_size(void) { return kMinimumInput; }
+
+ctorch_status ctorch_deepssm_flattened_size(int64_t depth, int64_t height, int64_t width,
+                                            int64_t *flattened, char **error) {
+    return guarded(error, [&] {
+        if (depth < kMinimumInput || height < kMinimumInput || width < kMinimumInput) {
+            return fail(error, "input " + dims_text(depth, height, width) +
+                                   " is too small for the deepssm network: every axis needs at least " +
+                                   std::to_string(kMinimumInput) +
+                                   " voxels after downsampling; raise down_factor or crop less");
+        }
+        *flattened = 192 * reduced_extent(depth) * reduced_extent(height) * reduced_extent(width);
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_create(int64_t depth, int64_t height, int64_t width,
+                                  int64_t num_outputs, uint64_t seed, ctorch_device device,
+                                  double learning_rate, ctorch_model **model, char **error) {
+    *model = nullptr;
+    return guarded(error, [&] {
+        int64_t flattened = 0;
+        if (ctorch_deepssm_flattened_size(depth, height, width, &flattened, error) != CTORCH_OK) {
+            return CTORCH_ERROR;
+        }
+        if (num_outputs < 1) return fail(error, "the network needs at least one output score");
+        if (!(learning_rate > 0)) return fail(error, "learning rate must be positive");
+        auto created = std::make_unique<ctorch_model>();
+        created->depth = depth;
+        created->height = height;
+        created->width = width;
+        created->outputs = num_outputs;
+        created->flattened = flattened;
+        created->net = DeepSSMNet(flattened, num_outputs);
+        initialize(created->net, seed);
+        if (resolve(device) == CTORCH_DEVICE_CUDA) created->device = torch::Device(torch::kCUDA);
+        created->net->to(created->device);
+        created->adam = std::make_unique<torch::optim::Adam>(
+            created->net->parameters(), torch::optim::AdamOptions(learning_rate));
+        *model = created.release();
+        return CTORCH_OK;
+    });
+}
+
+void ctorch_model_free(ctorch_model *model) {
+    try { delete model; } catch (...) {}
+}
+
+ctorch_device ctorch_model_device(const ctorch_model *model) {
+    return model->device.is_cuda() ? CTORCH_DEVICE_CUDA : CTORCH_DEVICE_CPU;
+}
+
+int64_t ctorch_model_parameter_count(const ctorch_model *model) {
+    int64_t count = 0;
+    for (const auto &p : model->net->parameters()) count += p.numel();
+    return count;
+}
+
+int64_t ctorch_model_flattened_size(const ctorch_model *model) { return model->flattened; }
+
+ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
+                                       int64_t batch, int64_t depth, int64_t height,
+                                       int64_t width, const float *targets,
+                                       int64_t num_outputs, double *loss, char **error) {
+    return guarded(error, [&] {
+        model->check_input(depth, height, width, num_outputs);
+        auto x = model->images(images, batch);
+        auto y = torch::from_blob(const_cast<float *>(targets), {batch, num_outputs}, torch::kFloat)
+                     .to(model->device);
+        model->net->train();
+        model->adam->zero_grad();
+        auto value = torch::mse_loss(model->net->forward(x), y);
+        *loss = value.item<double>();
+        // A diverged batch must not poison the weights: report it, leave them.
+        if (!std::isfinite(*loss)) return CTORCH_OK;
+        value.backward();
+        model->adam->step();
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *images,
+                                          int64_t batch, int64_t depth, int64_t height,
+                                          int64_t width, float *predictions,
+                                          int64_t num_outputs, char **error) {
+    return guarded(error, [&] {
+        model->check_input(depth, height, width, num_outputs);
+        torch::NoGradGuard no_grad;
+        model->net->eval();
+        auto out = model->net->forward(model->images(images, batch)).to(torch::kCPU).contiguous();
+        std::memcpy(predictions, out.data_ptr<float>(), sizeof(float) * static_cast<size_t>(out.numel()));
+        return CTORCH_OK;
+    });
+}
+
+double ctorch_model_learning_rate(const ctorch_model *model) {
+    return static_cast<const torch::optim::AdamOptions &>(model->adam->param_groups()[0].options()).lr();
+}
+
+ctorch_status ctorch_model_set_learning_rate(ctorch_model *model, double learning_rate, char **error) {
+    return guarded(error, [&] {
+        if (!(learning_rate > 0)) return fail(error, "learning rate must be positive");
+        for (auto &group : model->adam->param_groups()) {
+            static_cast<torch::optim::AdamOptions &>(group.options()).lr(learning_rate);
+        }
+        return CTORCH_OK;
+    });
+}
+
+int64_t ctorch_model_state_count(const ctorch_model *model) {
+    try { return static_cast<int64_t>(model->entries().size()); } catch (...) { return 0; }
+}
+
+ctorch_status ctorch_model_state_entry(const ctorch_model *model, int64_t index, char **name,
+                                       ctorch_dtype *dtype, int32_t *rank, int64_t *shape,
+                                       char **error) {
+    return guarded(error, [&] {
+        const auto list = model->entries();
+        if (index < 0 || index >= static_cast<int64_t>(list.size())) {
+            return fail(error, "state entry index " + std::to_string(index) + " is out of range 0..<" +
+                                   std::to_string(list.size()));
+        }
+        const auto &entry = list[static_cast<size_t>(index)];
+        if (entry.step != nullptr) {
+            *dtype = CTORCH_INT64;
+            *rank = 0;
+        } else {
+            if (entry.tensor.dim() > CTORCH_MAX_RANK) return fail(error, "tensor rank exceeds CTORCH_MAX_RANK");
+            *dtype = ctorch_type(entry.tensor.scalar_type());
+            *rank = static_cast<int32_t>(entry.tensor.dim());
+            for (int64_t i = 0; i < entry.tensor.dim(); ++i) shape[i] = entry.tensor.size(i);
+        }
+        *name = copy_string(entry.name);
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_state_read(const ctorch_model *model, const char *name,
+                                      ctorch_dtype dtype, void *values, int64_t count,
+                                      char **error) {
+    return guarded(error, [&] {
+        auto entry = const_cast<ctorch_model *>(model)->find(name, false);
+        torch::Tensor tensor = entry.step != nullptr ? torch::tensor(*entry.step, torch::kLong) : entry.tensor;
+        if (tensor.scalar_type() != scalar_type(dtype) || tensor.numel() != count) {
+            return fail(error, "state entry '" + entry.name + "' is " + c10::toString(tensor.scalar_type()) +
+                                   " with " + std::to_string(tensor.numel()) + " elements, not " +
+                                   c10::toString(scalar_type(dtype)) + " with " + std::to_string(count));
+        }
+        auto host = tensor.detach().to(torch::kCPU).contiguous();
+        std::memcpy(values, host.data_ptr(), host.nbytes());
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_state_write(ctorch_model *model, const char *name, ctorch_dtype dtype,
+                                       const void *values, int64_t count, char **error) {
+    return guarded(error, [&] {
+        auto entry = model->find(name, true);
+        torch::Tensor target = entry.step != nullptr ? torch::tensor(int64_t(0), torch::kLong) : entry.tensor;
+        if (target.scalar_type() != scalar_type(dtype) || target.numel() != count) {
+            return fail(error, "state entry '" + entry.name + "' is " + c10::toString(target.scalar_type()) +
+                                   " with " + std::to_string(target.numel()) + " elements; got " +
+                                   c10::toString(scalar_type(dtype)) + " with " + std::to_string(count));
+        }
+        if (entry.step != nullptr) {
+            *entry.step = *static_cast<const int64_t *>(values);
+            return CTORCH_OK;
+        }
+        torch::NoGradGuard no_grad;
+        auto source = torch::from_blob(const_cast<void *>(values), target.sizes(), target.scalar_type());
+        target.copy_(source);
+        return CTORCH_OK;
+    });
+}
+
+}  // extern "C"

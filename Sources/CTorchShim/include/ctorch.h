@@ -1,12 +1,145 @@
-/* Pure-C interface over libtorch for SSMFlow. Filled in by the native layer. */
+/*
+ * Pure-C interface over libtorch for SSMFlow.
+ *
+ * Conventions:
+ * - Every fallible call returns a ctorch_status and, on failure, stores a
+ *   malloc'd, NUL-terminated message in *error (when error is not NULL). The
+ *   caller owns it and frees it with ctorch_free_string.
+ * - No C++ exception crosses this boundary.
+ * - Handles are opaque; every ctorch_*_create has exactly one ctorch_*_free.
+ * - Tensors cross the boundary as caller-owned, contiguous host buffers.
+ */
 #ifndef SSMFLOW_CTORCH_H
 #define SSMFLOW_CTORCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+typedef enum ctorch_status {
+    CTORCH_OK = 0,
+    CTORCH_ERROR = 1,
+} ctorch_status;
+
+typedef enum ctorch_device {
+    CTORCH_DEVICE_CPU = 0,
+    CTORCH_DEVICE_CUDA = 1,
+    /** CUDA when this libtorch has it and a GPU is visible, else CPU. */
+    CTORCH_DEVICE_AUTO = 2,
+} ctorch_device;
+
+typedef enum ctorch_dtype {
+    CTORCH_FLOAT32 = 0,
+    CTORCH_FLOAT64 = 1,
+    CTORCH_INT64 = 2,
+    CTORCH_UINT8 = 3,
+} ctorch_dtype;
+
+/** The largest tensor rank reported by ctorch_model_state_entry. */
+#define CTORCH_MAX_RANK 8
+
+/** A DeepSSM network, its Adam optimizer and the device it lives on. */
+typedef struct ctorch_model ctorch_model;
+
 /** libtorch version string, e.g. "1.13.1". Static storage; do not free. */
 const char *ctorch_version(void);
+
+/** Frees a string returned by this library (NULL is allowed). */
+void ctorch_free_string(char *string);
+
+/* ---- process-wide settings ---- */
+
+/** 1 when this libtorch was built with CUDA, else 0. */
+int32_t ctorch_built_with_cuda(void);
+/** Number of visible CUDA devices (0 without CUDA). */
+int32_t ctorch_cuda_device_count(void);
+/** Maps CPU / CUDA / AUTO to the device that will be used; fails with a
+ *  message saying why when CUDA is requested and unusable. */
+ctorch_status ctorch_resolve_device(ctorch_device requested, ctorch_device *resolved,
+                                    char **error);
+
+ctorch_status ctorch_set_num_threads(int32_t threads, char **error);
+int32_t ctorch_get_num_threads(void);
+
+/** Deterministic algorithms (and deterministic, non-benchmarking cuDNN). */
+ctorch_status ctorch_set_deterministic(int32_t enabled, char **error);
+/** Seeds the default generators of every device. */
+ctorch_status ctorch_manual_seed(uint64_t seed, char **error);
+
+/** The default generator's state of `device` (CPU or CUDA) as bytes. Call with
+ *  state == NULL to learn *size; otherwise capacity must be >= the size. */
+ctorch_status ctorch_rng_state_get(ctorch_device device, uint8_t *state, int64_t capacity,
+                                   int64_t *size, char **error);
+ctorch_status ctorch_rng_state_set(ctorch_device device, const uint8_t *state, int64_t size,
+                                   char **error);
+
+/* ---- the DeepSSM network (spec section 4) ---- */
+
+/** Smallest extent of every input axis the network accepts. */
+int64_t ctorch_deepssm_minimum_input_size(void);
+
+/** F, the flattened size after the last pooling, for input 1 x D x H x W.
+ *  Fails, naming the minimum, when an axis is too small. */
+ctorch_status ctorch_deepssm_flattened_size(int64_t depth, int64_t height, int64_t width,
+                                            int64_t *flattened, char **error);
+
+/** Builds the network for input 1 x D x H x W and `num_outputs` scores, with
+ *  Xavier-normal conv and linear weights drawn from `seed` (biases 0, PReLU
+ *  0.25, batch norm 1 / 0), and an Adam optimizer (no weight decay). */
+ctorch_status ctorch_model_create(int64_t depth, int64_t height, int64_t width,
+                                  int64_t num_outputs, uint64_t seed, ctorch_device device,
+                                  double learning_rate, ctorch_model **model, char **error);
+void ctorch_model_free(ctorch_model *model);
+
+/** The device the model lives on (CPU or CUDA, never AUTO). */
+ctorch_device ctorch_model_device(const ctorch_model *model);
+int64_t ctorch_model_parameter_count(const ctorch_model *model);
+int64_t ctorch_model_flattened_size(const ctorch_model *model);
+
+/** One optimisation step on a batch: forward (training mode), mean squared
+ *  error, backward, Adam step. `images` is [batch, 1, D, H, W] float32,
+ *  `targets` [batch, num_outputs]. A non-finite loss is returned in *loss
+ *  without updating the weights. */
+ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
+                                       int64_t batch, int64_t depth, int64_t height,
+                                       int64_t width, const float *targets,
+                                       int64_t num_outputs, double *loss, char **error);
+
+/** Predictions [batch, num_outputs] (evaluation mode, no gradients). */
+ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *images,
+                                          int64_t batch, int64_t depth, int64_t height,
+                                          int64_t width, float *predictions,
+                                          int64_t num_outputs, char **error);
+
+double ctorch_model_learning_rate(const ctorch_model *model);
+ctorch_status ctorch_model_set_learning_rate(ctorch_model *model, double learning_rate,
+                                             char **error);
+
+/* ---- state by name ----
+ * Entries are the PyTorch state_dict names of the parameters and buffers
+ * (`conv1.weight`, `bn1.running_mean`, `bn1.num_batches_tracked`, ...),
+ * followed, once the optimizer has stepped, by `optimizer/<name>/step` (int64
+ * scalar), `optimizer/<name>/exp_avg` and `optimizer/<name>/exp_avg_sq`. */
+
+int64_t ctorch_model_state_count(const ctorch_model *model);
+/** Name (caller frees with ctorch_free_string), dtype and shape of entry
+ *  `index`; `shape` must hold CTORCH_MAX_RANK values. */
+ctorch_status ctorch_model_state_entry(const ctorch_model *model, int64_t index, char **name,
+                                       ctorch_dtype *dtype, int32_t *rank, int64_t *shape,
+                                       char **error);
+/** Copies entry `name` into `values` (count elements of `dtype`, which must
+ *  match the entry's dtype and element count). */
+ctorch_status ctorch_model_state_read(const ctorch_model *model, const char *name,
+                                      ctorch_dtype dtype, void *values, int64_t count,
+                                      char **error);
+/** Overwrites entry `name`; writing an `optimizer/...` entry of a parameter
+ *  without optimizer state creates that state (zeros, step 0) first. */
+ctorch_status ctorch_model_state_write(ctorch_model *model, const char *name,
+                                       ctorch_dtype dtype, const void *values, int64_t count,
+                                       char **error);
 
 #ifdef __cplusplus
 }

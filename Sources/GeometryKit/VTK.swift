@@ -1,6 +1,0 @@
-import CVTKShim
-
-/// The VTK this build links against.
-public enum VTK {
-    public static var version: String { String(cString: cvtk_version()) }
-}

@@ -1,0 +1,182 @@
+import CTorchShim
+
+/// The extent of a network input volume, 1 × depth × height × width (depth = z,
+/// width = x, matching `ImageVolume.voxels` with x fastest).
+public struct InputShape: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var depth: Int
+    public var height: Int
+    public var width: Int
+
+    public init(depth: Int, height: Int, width: Int) {
+        self.depth = depth
+        self.height = height
+        self.width = width
+    }
+
+    public var voxelCount: Int { depth * height * width }
+    public var description: String { "1x\(depth)x\(height)x\(width)" }
+}
+
+/// The DeepSSM network of the use case (five 5³ convolutions with batch norm,
+/// PReLU and three max-pools, then three linear layers to K scores) with its
+/// Adam optimizer, on the CPU or a CUDA device.
+///
+/// Not thread-safe: one owner drives training and evaluation.
+public final class DeepSSMNetwork {
+    private let handle: OpaquePointer
+    public let inputShape: InputShape
+    public let outputCount: Int
+
+    /// Smallest extent of every input axis (the network downsamples ~8× and
+    /// shaves 4 voxels per convolution).
+    public static var minimumInputSize: Int { Int(ctorch_deepssm_minimum_input_size()) }
+
+    /// F, the length of the flattened features before `fc1`; throws, naming the
+    /// minimum size, when an axis is too small.
+    public static func flattenedSize(for shape: InputShape) throws -> Int {
+        var size: Int64 = 0
+        try torchCall("size the deepssm network") {
+            ctorch_deepssm_flattened_size(Int64(shape.depth), Int64(shape.height), Int64(shape.width), &size, $0)
+        }
+        return Int(size)
+    }
+
+    /// Builds the network with Xavier-normal weights drawn from `seed` (the
+    /// global generators are left untouched) and an Adam optimizer.
+    public init(inputShape: InputShape, outputCount: Int, seed: UInt64,
+                device: TorchDevice = .cpu, learningRate: Double = 1e-4) throws {
+        var created: OpaquePointer? = nil
+        try torchCall("create the deepssm network for \(inputShape) and \(outputCount) scores") {
+            ctorch_model_create(Int64(inputShape.depth), Int64(inputShape.height), Int64(inputShape.width),
+                                Int64(outputCount), seed, device.cValue, learningRate, &created, $0)
+        }
+        guard let created else {
+            throw TorchError(operation: "create the deepssm network", message: "the shim returned no model")
+        }
+        self.handle = created
+        self.inputShape = inputShape
+        self.outputCount = outputCount
+    }
+
+    deinit { ctorch_model_free(handle) }
+
+    /// The device the weights live on (`cpu` or `cuda`).
+    public var device: TorchDevice { TorchDevice(ctorch_model_device(handle)) }
+    public var parameterCount: Int { Int(ctorch_model_parameter_count(handle)) }
+    public var flattenedSize: Int { Int(ctorch_model_flattened_size(handle)) }
+
+    public var learningRate: Double { ctorch_model_learning_rate(handle) }
+
+    public func setLearningRate(_ rate: Double) throws {
+        try torchCall("set the learning rate to \(rate)") { ctorch_model_set_learning_rate(handle, rate, $0) }
+    }
+
+    /// One Adam step on the mean squared error of a batch; returns the loss.
+    /// `images` holds `batch` volumes of `shape` (x fastest), `targets` holds
+    /// `batch × outputCount` scores. A non-finite loss is returned without
+    /// changing the weights.
+    public func trainBatch(images: [Float], shape: InputShape, targets: [Float]) throws -> Double {
+        let batch = try batchSize(images: images.count, shape: shape, targets: targets.count, "train a batch")
+        var loss = 0.0
+        try images.withUnsafeBufferPointer { x in
+            try targets.withUnsafeBufferPointer { y in
+                try torchCall("train a batch of \(batch)") {
+                    ctorch_model_train_batch(handle, x.baseAddress, Int64(batch), Int64(shape.depth),
+                                             Int64(shape.height), Int64(shape.width), y.baseAddress,
+                                             Int64(outputCount), &loss, $0)
+                }
+            }
+        }
+        return loss
+    }
+
+    /// Predicted scores, `batch × outputCount`, in evaluation mode without gradients.
+    public func evaluateBatch(images: [Float], shape: InputShape) throws -> [Float] {
+        guard shape.voxelCount > 0, images.count % shape.voxelCount == 0, !images.isEmpty else {
+            throw TorchError(operation: "evaluate a batch", message:
+                "\(images.count) image values are not a whole number of \(shape) volumes")
+        }
+        let batch = images.count / shape.voxelCount
+        var predictions = [Float](repeating: 0, count: batch * outputCount)
+        try images.withUnsafeBufferPointer { x in
+            try predictions.withUnsafeMutableBufferPointer { out in
+                try torchCall("evaluate a batch of \(batch)") {
+                    ctorch_model_evaluate_batch(handle, x.baseAddress, Int64(batch), Int64(shape.depth),
+                                                Int64(shape.height), Int64(shape.width), out.baseAddress,
+                                                Int64(outputCount), $0)
+                }
+            }
+        }
+        return predictions
+    }
+
+    private func batchSize(images: Int, shape: InputShape, targets: Int, _ operation: String) throws -> Int {
+        guard shape.voxelCount > 0, images > 0, images % shape.voxelCount == 0 else {
+            throw TorchError(operation: operation, message:
+                "\(images) image values are not a whole number of \(shape) volumes")
+        }
+        let batch = images / shape.voxelCount
+        guard targets == batch * outputCount else {
+            throw TorchError(operation: operation, message:
+                "\(targets) target values do not match \(batch) samples of \(outputCount) scores")
+        }
+        return batch
+    }
+
+    /// Every parameter and buffer, then the optimizer state, by state-dict name.
+    public func stateDict() throws -> [StateTensor] {
+        var entries: [StateTensor] = []
+        for (key, shape, dtype) in try stateLayout() {
+            var values = StateTensor.Values.zeros(dtype, count: shape.reduce(1, *))
+            let elementCount = Int64(values.count)
+            try values.withUnsafeMutableRawPointer { pointer in
+                try torchCall("read state '\(key)'") {
+                    ctorch_model_state_read(handle, key, dtype, pointer, elementCount, $0)
+                }
+            }
+            entries.append(StateTensor(name: key, shape: shape, values: values))
+        }
+        return entries
+    }
+
+    /// Overwrites the named entries; every name must exist in this network (an
+    /// `optimizer/...` entry creates that parameter's Adam state).
+    public func loadStateDict(_ entries: [StateTensor]) throws {
+        let shapes = Dictionary(try stateShapes(), uniquingKeysWith: { first, _ in first })
+        for entry in entries {
+            if let expected = shapes[entry.name], expected != entry.shape {
+                throw TorchError(operation: "load state '\(entry.name)'", message:
+                    "shape \(entry.shape) does not match the network's \(expected); the weights come from a network of another size")
+            }
+            try entry.values.withUnsafeRawPointer { pointer in
+                try torchCall("load state '\(entry.name)'") {
+                    ctorch_model_state_write(handle, entry.name, entry.values.dtype, pointer,
+                                             Int64(entry.values.count), $0)
+                }
+            }
+        }
+    }
+
+    private func stateShapes() throws -> [(String, [Int])] {
+        try stateLayout().map { ($0.name, $0.shape) }
+    }
+
+    /// Name, shape and element type of every state entry, in state-dict order.
+    private func stateLayout() throws -> [(name: String, shape: [Int], dtype: ctorch_dtype)] {
+        let count = ctorch_model_state_count(handle)
+        var layout: [(name: String, shape: [Int], dtype: ctorch_dtype)] = []
+        for index in 0..<count {
+            var name: UnsafeMutablePointer<CChar>? = nil
+            var dtype = CTORCH_FLOAT32
+            var rank: Int32 = 0
+            var extents = [Int64](repeating: 0, count: Int(CTORCH_MAX_RANK))
+            try torchCall("list state entry \(index)") {
+                ctorch_model_state_entry(handle, index, &name, &dtype, &rank, &extents, $0)
+            }
+            let key = name.map { String(cString: $0) } ?? ""
+            ctorch_free_string(name)
+            layout.append((key, extents.prefix(Int(rank)).map { Int($0) }, dtype))
+        }
+        return layout
+    }
+}
