@@ -1,4 +1,0 @@
-import Workflow
-import Stages
-
-print("ssmflow: \(StageCatalog.all.count) stage kinds")
