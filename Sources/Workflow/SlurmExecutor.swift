@@ -14,12 +14,12 @@ public struct SlurmNodeCommand: Sendable, Equatable {
         self.workflowArguments = workflowArguments
     }
 
-    /// `ssmflow exec-stage WORKFLOW STAGE ...` for stage `id`, or for one of its
-    /// shards (the array task index is filled in on the node). The node never
-    /// takes the stage lock: the submitting run holds it while it waits.
+    /// `ssmflow exec-stage WORKFLOW --stage ID ...` for stage `id`, or for one
+    /// of its shards (the array task index is filled in on the node). The node
+    /// never takes the stage lock: the submitting run holds it while it waits.
     public func arguments(stage id: String, expectedKey: String?, shard: Bool, force: Bool) -> [String] {
-        var args = [binary, "exec-stage"] + workflowArguments + [id, "--no-lock"]
-        if let expectedKey { args += ["--expect-key", expectedKey] }
+        var args = [binary, "exec-stage"] + workflowArguments + ["--stage", id, "--no-lock"]
+        if let expectedKey { args += ["--key", expectedKey] }
         if shard { args += ["--shard", SlurmJobRequest.shardToken] }
         if force { args.append("--force") }
         return args
@@ -63,7 +63,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     /// running) whether to `scancel` them; otherwise they keep running.
     public func run(engine: Engine, workflow: ResolvedWorkflow, options: RunOptions = .init(),
                     observer: @escaping RunObserver = { _ in },
-                    confirmCancel: @Sendable ([String]) -> Bool = { _ in true }) async throws -> RunRecord {
+                    confirmCancel: ([String]) -> Bool = { _ in true }) async throws -> RunRecord {
         let plan = try engine.plan(workflow, options: options, onProblem: { observer(.warning($0)) })
         if let submission = try submit(plan, workflow: workflow, store: engine.store, options: options) {
             let ids = submission.requests.compactMap { r in submission.jobIDs[r.name].map { "\(r.name)=\($0)" } }
@@ -162,7 +162,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     }
 
     static func expectedKey(in command: [String]) -> String? {
-        command.firstIndex(of: "--expect-key").flatMap { $0 + 1 < command.count ? command[$0 + 1] : nil }
+        command.firstIndex(of: "--key").flatMap { $0 + 1 < command.count ? command[$0 + 1] : nil }
     }
 
     private func unfinishedJobIDs() async -> [String] {
