@@ -155,15 +155,19 @@ struct ExecStageCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (engine, resolved) = try workflow.load()
+        // The job's log is where a cluster user looks: print the stage's log lines there.
+        let observer: RunObserver = { event in
+            if case let .log(_, line) = event { print(line) }
+        }
         do {
             if let shard {
                 try await SlurmNode.executeShard(engine: engine, workflow: resolved, stage: stage, shard: shard,
-                                                 expectedKey: key)
+                                                 expectedKey: key, observer: observer)
                 print("shard \(shard) of '\(stage)' done")
                 return
             }
             let record = try await engine.executeStage(resolved, stage: stage, expectedKey: key, takeLock: !noLock,
-                                                       force: force)
+                                                       force: force, observer: observer)
             print(record.key)
         } catch let error as StageError {
             printError("error: \(error)")

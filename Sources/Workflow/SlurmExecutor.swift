@@ -79,7 +79,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
             if !interrupted || confirmCancel(leftover) {
                 do {
                     try client.cancel(jobIDs: leftover)
-                    observer(.note("cancelled Slurm job(s) \(leftover.joined(separator: " "))\(interrupted ? "" : ": no stage needs them any more")"))
+                    observer(.note("cancelled Slurm job(s) \(leftover.joined(separator: " "))\(interrupted ? "" : ", which no stage waits for any more")"))
                 } catch {
                     observer(.warning("\(error)"))
                 }
@@ -142,9 +142,8 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                                                     client: client)
         // Keys known at submission; a stage whose key was unknown counts as
         // committed when its last key moved on to a record after submission.
-        let refsBefore = Dictionary(uniqueKeysWithValues: requests.map {
-            ($0.stageID, store.lastKey(workflow: workflow, stage: $0.stageID))
-        })
+        let refsBefore = Dictionary(requests.map { ($0.stageID, store.lastKey(workflow: workflow, stage: $0.stageID)) },
+                                    uniquingKeysWith: { a, _ in a })
         let expected = Dictionary(requests.map { ($0.name, Self.expectedKey(in: $0.command)) },
                                   uniquingKeysWith: { a, _ in a })
         let monitor = SlurmMonitor(submission: submission, client: client) { request, task in

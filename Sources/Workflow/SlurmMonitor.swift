@@ -5,9 +5,10 @@ public enum SlurmJobOutcome: Sendable, Hashable {
     /// Every task completed with exit status 0.
     case completed
     /// A task ended badly; `state` is the first bad task's (FAILED, TIMEOUT,
-    /// OUT_OF_MEMORY, ...), `tasks` the failed array task indices (empty for a plain job).
+    /// OUT_OF_MEMORY, CANCELLED by `scancel`, ...), `tasks` the failed array task
+    /// indices (empty for a plain job).
     case failed(SlurmJobState, tasks: [Int])
-    /// Cancelled before or while running: by `scancel`, or because a job it waited for failed.
+    /// Cancelled by Slurm because a job it waited for did not complete.
     case cancelled(reason: String)
     /// Slurm forgot the job and the cache holds no result from it.
     case lost
@@ -137,15 +138,13 @@ public final class SlurmMonitor: @unchecked Sendable {
 
     static func outcome(_ tasks: [SlurmTaskStatus]) -> SlurmJobOutcome {
         if tasks.allSatisfy(\.state.isSuccessful) { return .completed }
-        let bad = tasks.filter { !$0.state.isSuccessful && $0.state != .cancelled && $0.state != .other("LOST") }
-        if let first = bad.first {
-            return .failed(first.state, tasks: bad.compactMap(\.arrayTask).sorted())
+        // Slurm cancels a job whose dependency failed (--kill-on-invalid-dep):
+        // not this job's fault, so not reported as its failure.
+        let bad = tasks.filter { !$0.state.isSuccessful && !($0.state == .cancelled && $0.reason.contains("Dependency")) }
+        if let first = bad.first(where: { $0.state != .other("LOST") }) {
+            return .failed(first.state, tasks: bad.filter { $0.state != .other("LOST") }.compactMap(\.arrayTask).sorted())
         }
-        if let cancelled = tasks.first(where: { $0.state == .cancelled }) {
-            let reason = cancelled.reason.contains("Dependency")
-                ? "a job it waited for did not complete" : "cancelled (\(cancelled.reason))"
-            return .cancelled(reason: reason)
-        }
+        if bad.isEmpty { return .cancelled(reason: "a job it waited for did not complete") }
         return .lost
     }
 }

@@ -47,11 +47,17 @@ final class SlurmJobStateTests: XCTestCase {
         XCTAssertEqual(statuses.map(\.state), [.outOfMemory, .cancelled])
     }
 
-    func test_outcome_failedTaskWinsOverCancelledAndNamesTasks() {
+    func test_outcome_failedTasksAreNamedWithTheFirstState() {
         let tasks = [SlurmTaskStatus(jobID: "5", arrayTask: 0, state: .completed),
                      SlurmTaskStatus(jobID: "5", arrayTask: 1, state: .timeout),
-                     SlurmTaskStatus(jobID: "5", arrayTask: 2, state: .cancelled)]
-        XCTAssertEqual(SlurmMonitor.outcome(tasks), .failed(.timeout, tasks: [1]))
+                     SlurmTaskStatus(jobID: "5", arrayTask: 2, state: .cancelled, reason: "None")]
+        XCTAssertEqual(SlurmMonitor.outcome(tasks), .failed(.timeout, tasks: [1, 2]))
+    }
+
+    func test_outcome_scancelledTaskIsAFailureOfThatTask() {
+        let tasks = [SlurmTaskStatus(jobID: "5", arrayTask: 0, state: .completed),
+                     SlurmTaskStatus(jobID: "5", arrayTask: 3, state: .cancelled, reason: "None")]
+        XCTAssertEqual(SlurmMonitor.outcome(tasks), .failed(.cancelled, tasks: [3]))
     }
 
     func test_outcome_cancelledByDependency() {
