@@ -57,13 +57,16 @@ public struct SlurmConfiguration: Sendable, Equatable {
         guard let top = root?.mapping else { return config }
 
         if let executor = top["executor"] {
+            var kindNode = executor
             if let name = executor.scalar?.string {
                 config.executor = name
             } else if let block = executor.mapping {
                 for (keyNode, value) in block {
                     let key = keyNode.string ?? ""
                     switch key {
-                    case "kind": config.executor = value.scalar?.string ?? ""
+                    case "kind":
+                        config.executor = value.scalar?.string ?? ""
+                        kindNode = value
                     case "setup":
                         if let lines = value.sequence?.compactMap(\.scalar?.string), lines.count == value.sequence?.count {
                             config.setup = lines
@@ -82,7 +85,7 @@ public struct SlurmConfiguration: Sendable, Equatable {
                 issues.append(SpecIssue(at(executor), "'executor' must be 'local', 'slurm' or a mapping with 'kind', 'setup' and 'resources'"))
             }
             if !executors.contains(config.executor) {
-                issues.append(SpecIssue(at(executor), "unknown executor '\(config.executor)'\(didYouMean(config.executor, among: executors)) (known: \(executors.joined(separator: ", ")))"))
+                issues.append(SpecIssue(at(kindNode), "unknown executor '\(config.executor)'\(didYouMean(config.executor, among: executors)) (known: \(executors.joined(separator: ", ")))"))
             }
         }
 
