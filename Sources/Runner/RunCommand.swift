@@ -155,7 +155,9 @@ struct ExecStageCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (engine, resolved) = try workflow.load()
-        // The job's log is where a cluster user looks: print the stage's log lines there.
+        // The job's log is where a cluster user looks: print the stage's log lines
+        // there, line by line, so they stay in order with the errors on stderr.
+        setvbuf(stdout, nil, _IOLBF, 0)
         let observer: RunObserver = { event in
             if case let .log(_, line) = event { print(line) }
         }

@@ -76,7 +76,6 @@ public enum SlurmJobState: Sendable, Hashable, CustomStringConvertible {
         case .outOfMemory: "raise 'mem' in the stage's resources"
         case .nodeFail, .bootFail, .preempted: "the node went away; run the workflow again to resubmit"
         case .cancelled: "it was cancelled (scancel, or the cluster); run the workflow again to resubmit it"
-        case .failed: "see the log above; the stage's own error is its last lines"
         default: nil
         }
     }
