@@ -96,11 +96,10 @@ struct Planner {
         let files = try fileDigests(stage)
         let previous = store.lastKey(workflow: workflow.name, stage: stage.id).flatMap { store.record($0) }
         guard let inputDigests else {
-            var reasons = pendingUpstream.map { "upstream '\($0)' reruns" }
+            var reasons = ["never run"]
             if let previous {
-                reasons += differences(stage, now: nil, files: files, previous: previous).filter { !$0.hasPrefix("input") }
-            } else {
-                reasons.append("never run")
+                reasons = differences(stage, now: nil, files: files, previous: previous).filter { !$0.hasPrefix("input") }
+                reasons += pendingUpstream.map { "upstream '\($0)' reruns" }
             }
             return Assessment(action: .run, reasons: reasons, manifest: nil, record: nil)
         }
