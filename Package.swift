@@ -63,7 +63,7 @@ let package = Package(
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
                 + [.linkedLibrary("X11")]
         ),
-        .target(name: "TorchKit", dependencies: ["CTorchShim"]),
+        .target(name: "TorchKit", dependencies: ["CTorchShim", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
         .target(name: "GeometryKit", dependencies: ["CVTKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),
@@ -82,6 +82,14 @@ let package = Package(
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "EngineRunner", dependencies: ["SSMFlowCLI", "Workflow"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
+
+        // MARK: benchmarks
+        .executableTarget(name: "torch-bench", dependencies: ["TorchKit"], path: "bench/torch",
+                          exclude: ["run.sh", "deepssm.py", "step.py"]),
+
+        // MARK: benchmarks
+        .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",
+                          exclude: ["run.sh"]),
 
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],

@@ -18,11 +18,13 @@ struct RunCommand: AsyncParsableCommand {
           ssmflow run workflows/femur_deepssm.yaml --tiny-test --jobs 2
           ssmflow run workflows/femur_deepssm.yaml --set train.epochs=60 --until train
           ssmflow run workflows/femur_deepssm.yaml --force predict
+          ssmflow run workflows/femur_deepssm.yaml --executor slurm
         """
     )
 
     @OptionGroup var workflow: WorkflowOptions
     @OptionGroup var selection: SelectionOptions
+    @OptionGroup var cluster: ExecutorOptions
 
     @Flag(name: .shortAndLong, help: "Print every stage's log lines as they come.")
     var verbose = false
@@ -31,7 +33,10 @@ struct RunCommand: AsyncParsableCommand {
         let (engine, resolved) = try workflow.load()
         let display = ProgressDisplay(verbose: verbose)
         let options = selection.runOptions
-        let task = Task { try await engine.run(resolved, options: options, observer: display.observer) }
+        let task = Task { [workflow, cluster] in
+            try await cluster.run(engine: engine, workflow: resolved, from: workflow, runOptions: options,
+                                  observer: display.observer)
+        }
         let interrupt = InterruptHandler { task.cancel() }
         defer { interrupt.cancel() }
         let record: RunRecord
@@ -143,10 +148,29 @@ struct ExecStageCommand: AsyncParsableCommand {
     @Flag(help: "Do not take the stage's lock (the submitting run holds it).")
     var noLock = false
 
+    @Option(help: "Compute and memoize only this shard of a sharded stage (a Slurm array task).")
+    var shard: Int?
+
+    @Flag(help: "Recompute the stage even when it is committed.")
+    var force = false
+
     func run() async throws {
         let (engine, resolved) = try workflow.load()
+        // The job's log is where a cluster user looks: print the stage's log lines
+        // there, line by line, so they stay in order with the errors on stderr.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        let observer: RunObserver = { event in
+            if case let .log(_, line) = event { print(line) }
+        }
         do {
-            let record = try await engine.executeStage(resolved, stage: stage, expectedKey: key, takeLock: !noLock)
+            if let shard {
+                try await SlurmNode.executeShard(engine: engine, workflow: resolved, stage: stage, shard: shard,
+                                                 expectedKey: key, observer: observer)
+                print("shard \(shard) of '\(stage)' done")
+                return
+            }
+            let record = try await engine.executeStage(resolved, stage: stage, expectedKey: key, takeLock: !noLock,
+                                                       force: force, observer: observer)
             print(record.key)
         } catch let error as StageError {
             printError("error: \(error)")

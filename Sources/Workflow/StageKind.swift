@@ -116,6 +116,7 @@ public struct StageRegistry: Sendable {
         if includeBuiltins {
             register(ShellStage.self)
             register(NoopStage.self)
+            register(ScatterStage.self)
         }
         for kind in kinds { register(kind) }
     }
