@@ -56,6 +56,21 @@ final class EngineFeatureTests: XCTestCase {
         XCTAssertEqual(run["a"]?.error, "command exited with status 3: echo broken; exit 3\n  broken")
     }
 
+    func test_shellStage_whenCancelled_stopsTheCommandAndItsChildren() async throws {
+        let yaml = "workflow: c\nstages:\n  a: {uses: shell, params: {command: \"sleep 20; echo late\", outputs: {x: x}}}\n"
+        let workflow = try engine.load(yaml: yaml)
+        let started = Collected()
+        let begin = Date()
+        let task = Task { try await engine.run(workflow) { if case .started = $0 { started.append("a") } } }
+        while started.items.isEmpty { try await Task.sleep(nanoseconds: 10_000_000) }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        task.cancel()
+        let run = try await task.value
+        XCTAssertEqual(run["a"]?.outcome, .cancelled)
+        XCTAssertLessThan(Date().timeIntervalSince(begin), 10, "the sleep was not left running")
+        XCTAssertEqual(engine.store.allRecordKeys(), [])
+    }
+
     func test_plan_givesReasonsInValues() throws {
         _ = try XCTUnwrap(try? engine.plan(engine.load(yaml: Fixture.chain)))
         let wf = try engine.load(yaml: Fixture.chain)
