@@ -1,7 +1,6 @@
 import Workflow
 
 extension StageCatalog {
-    /// Called after every run, in order: the HTML report with the stage table
-    /// and the end-of-run distance summary.
+    /// Called after every run (the HTML report, the distance summary), in order.
     public static var finishers: [any RunFinisher] { [RunReportFinisher()] }
 }
