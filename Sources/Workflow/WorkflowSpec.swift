@@ -31,11 +31,15 @@ public struct WorkflowSpec: Sendable {
     public var profiles: [String: [String: Located<ParamValue>]]
     /// `cache: {dir: ...}` if given, relative to the workflow file.
     public var cacheDirectory: String?
+    /// Shape problems found while parsing; the resolver reports them together
+    /// with its own, so a user sees every problem at once.
+    public var issues: [SpecIssue] = []
 
     static let topLevelKeys = ["workflow", "params", "stages", "profiles", "cache", "executor"]
     static let stageKeys = ["uses", "params", "inputs", "resources"]
 
-    /// Parses YAML text. Throws `SpecError` listing every shape problem.
+    /// Parses YAML text. Throws `SpecError` only when the text is not YAML or not
+    /// a mapping; other shape problems are kept in `issues`.
     public static func parse(yaml: String, file: String) throws -> WorkflowSpec {
         let root: Node?
         do {
@@ -93,7 +97,7 @@ public struct WorkflowSpec: Sendable {
         if top["stages"] == nil {
             issues.append(SpecIssue(loc(root), "missing 'stages:'; a workflow needs at least one stage"))
         }
-        if !issues.isEmpty { throw SpecError(issues) }
+        spec.issues = issues
         return spec
     }
 

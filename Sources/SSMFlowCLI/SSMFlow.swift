@@ -2,10 +2,21 @@ import ArgumentParser
 import Foundation
 import Workflow
 
-/// `ssmflow`: run and inspect SSMFlow workflows.
-@main
-struct SSMFlow: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `ssmflow`: run and inspect SSMFlow workflows. The executables call
+/// `SSMFlow.main(registry:)` with the stage kinds they link.
+public struct SSMFlow: AsyncParsableCommand {
+    public init() {}
+
+    /// Every stage kind, inspector and finisher of this executable.
+    nonisolated(unsafe) static var registry = StageRegistry()
+
+    /// Runs the command line with `registry`.
+    public static func main(registry: StageRegistry) async {
+        self.registry = registry
+        await main()
+    }
+
+    public static let configuration = CommandConfiguration(
         commandName: "ssmflow",
         abstract: "Run statistical-shape-model workflows with a content-addressed stage cache.",
         discussion: """
@@ -27,7 +38,7 @@ struct SSMFlow: AsyncParsableCommand {
     )
 
     /// Parses, runs, and maps errors to the documented exit codes.
-    static func main() async {
+    public static func main() async {
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Stages
 import Workflow
 
 /// The workflow file and how to instantiate it; shared by most commands.
@@ -97,13 +96,8 @@ struct CacheOptions: ParsableArguments {
     }
 }
 
-/// Every stage kind: the engine's built-ins and the pipeline's.
-func makeRegistry() -> StageRegistry {
-    var registry = StageRegistry(StageCatalog.all)
-    registry.inspectors = StageCatalog.inspectors
-    registry.finishers = StageCatalog.finishers
-    return registry
-}
+/// Every stage kind this executable knows.
+func makeRegistry() -> StageRegistry { SSMFlow.registry }
 
 /// Writes to standard error.
 func printError(_ text: String) {

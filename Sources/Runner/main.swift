@@ -1,0 +1,9 @@
+import SSMFlowCLI
+import Stages
+import Workflow
+
+// `ssmflow`: the engine's built-in kinds plus every kind of the femur pipeline.
+var registry = StageRegistry(StageCatalog.all)
+registry.inspectors = StageCatalog.inspectors
+registry.finishers = StageCatalog.finishers
+await SSMFlow.main(registry: registry)
