@@ -59,7 +59,7 @@ say "cluster up ($SLURM_CONF)"
 
 # 1. The client, submission and monitor against the cluster.
 if [[ -d .build/debug ]] && ls .build/debug/*.xctest >/dev/null 2>&1; then
-  swift test --skip-build --filter SlurmClusterTests >"$work/unit.out" 2>&1 ||
+  SSMFLOW_TEST_SLURM=1 swift test --skip-build --filter SlurmClusterTests >"$work/unit.out" 2>&1 ||
     { cat "$work/unit.out"; fail "SlurmClusterTests"; }
   say "SlurmClusterTests: $(grep -E "Executed [0-9]+ tests" "$work/unit.out" | tail -n 1 | sed 's/^[[:space:]]*//')"
 fi
