@@ -140,6 +140,6 @@ public final class Engine: Sendable {
         for (name, digest) in manifest.inputs { inputs[name] = store.objectURL(digest) }
         return StageJob(workflow: workflow.name, workflowDirectory: workflow.directory, stage: stage,
                         manifest: manifest, key: manifest.key, inputs: inputs, inputSources: stage.inputs,
-                        threads: ProcessInfo.processInfo.activeProcessorCount)
+                        threads: SlurmNode.allocatedCPUs() ?? ProcessInfo.processInfo.activeProcessorCount)
     }
 }

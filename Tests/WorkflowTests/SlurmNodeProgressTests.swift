@@ -46,4 +46,10 @@ final class SlurmNodeProgressTests: XCTestCase {
         write(.log(stage: "s", line: "hello"))
         XCTAssertNil(SlurmNodeProgress.read(store: store, jobID: "9"))
     }
+
+    func test_allocatedCPUs_prefersCPUsPerTaskThenCPUsOnNode() {
+        XCTAssertEqual(SlurmNode.allocatedCPUs(environment: ["SLURM_CPUS_PER_TASK": "4", "SLURM_CPUS_ON_NODE": "8"]), 4)
+        XCTAssertEqual(SlurmNode.allocatedCPUs(environment: ["SLURM_CPUS_ON_NODE": "2"]), 2)
+        XCTAssertNil(SlurmNode.allocatedCPUs(environment: [:]))
+    }
 }
