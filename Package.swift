@@ -79,6 +79,10 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
 
+        // MARK: benchmarks
+        .executableTarget(name: "loaders-bench", dependencies: ["Stages", "HDF5Kit", "GeometryKit", "Workflow"],
+                          path: "bench/loaders"),
+
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
