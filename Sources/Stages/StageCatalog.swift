@@ -4,6 +4,9 @@ import Workflow
 /// next to the engine's built-in kinds.
 public enum StageCatalog {
     public static let all: [any Stage.Type] = [
+        FemurCohort.self,
+        ShapeWorksFemur.self,
+        Split.self,
         DeepSSMLoaders.self,
     ]
 
