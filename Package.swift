@@ -91,7 +91,6 @@ let package = Package(
         .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",
                           exclude: ["run.sh"]),
 
-        // MARK: benchmarks
         .executableTarget(name: "loaders-bench", dependencies: ["Stages", "HDF5Kit", "GeometryKit", "Workflow"],
                           path: "bench/loaders"),
 

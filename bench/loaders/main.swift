@@ -118,6 +118,9 @@ try timed("write pool (\(options.samples) images)") {
     try subjects.addArray("images", type: .float32, sampleShape: grid.imageShape)
     for i in 0..<2 { try subjects.put("images", sample: i, image: image(100 + i)) }
     try subjects.finish()
+    let cohort: [String: Any] = ["ids": ["n01_R", "n02_R"], "dims": grid.dims, "spacing": grid.spacing, "origin": grid.origin,
+                                 "num_particles": 512, "source": "loaders-bench", "intensity_range": [0, 1300]]
+    try JSONSerialization.data(withJSONObject: cohort).write(to: root.appendingPathComponent("test/cohort.json"))
 }
 
 let context = BenchContext(root: root.appendingPathComponent("run"),
