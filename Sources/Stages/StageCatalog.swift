@@ -8,6 +8,7 @@ public enum StageCatalog {
         ShapeWorksFemur.self,
         Split.self,
         DeepSSMLoaders.self,
+        DeepSSMAnalyze.self,
     ]
 
     /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
