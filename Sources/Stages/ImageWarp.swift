@@ -6,74 +6,29 @@ import GeometryKit
 ///
 /// Evaluating f at every voxel costs n square roots per voxel (~10⁹ for a
 /// full-size femur image and 512 landmarks), so f − p is evaluated on a coarse
-/// grid of nodes every `gridStep` voxels and interpolated trilinearly; f is
-/// smooth away from its landmarks, and the error is measured by `maxFieldError`.
+/// grid of nodes every `gridStep` voxels, interpolated, and corrected exactly
+/// near the landmarks (`DisplacementField`); `maxFieldError` measures the result.
 public struct ImageWarp: Sendable {
     /// Voxels between coarse-grid nodes along each axis; 1 evaluates f at every voxel.
     public var gridStep: Int
+    /// Voxels around a coarse cell within which landmark kernel terms are
+    /// evaluated exactly instead of interpolated (see `DisplacementField`).
+    public var correctionRadius: Int
     /// Threads sharing the work (z-slabs).
     public var threads: Int
 
-    public init(gridStep: Int = 4, threads: Int = 2) {
-        precondition(gridStep >= 1 && threads >= 1, "gridStep and threads must be at least 1")
+    public init(gridStep: Int = 2, correctionRadius: Int = 10, threads: Int = 2) {
+        precondition(gridStep >= 1 && correctionRadius >= 0 && threads >= 1,
+                     "gridStep and threads must be at least 1, correctionRadius at least 0")
         self.gridStep = gridStep
+        self.correctionRadius = correctionRadius
         self.threads = threads
     }
 
-    /// The displacement `(f(p) − p) / spacing` (in voxels) at the coarse nodes.
-    public struct Field: Sendable {
-        public let step: Int
-        /// Node counts along x, y, z; nodes at voxel indices 0, step, 2·step, ...,
-        /// the last one at or beyond the image's last voxel.
-        public let nodes: SIMD3<Int>
-        /// x, y, z displacement per node, node index `i + nx·(j + ny·k)`.
-        let dx: [Double], dy: [Double], dz: [Double]
-
-        /// Trilinear interpolation at voxel `(x, y, z)`.
-        public func displacement(_ x: Int, _ y: Int, _ z: Int) -> SIMD3<Double> {
-            let i = min(x / step, nodes.x - 2), j = min(y / step, nodes.y - 2), k = min(z / step, nodes.z - 2)
-            let fx = Double(x - i * step) / Double(step)
-            let fy = Double(y - j * step) / Double(step)
-            let fz = Double(z - k * step) / Double(step)
-            var out = SIMD3<Double>.zero
-            for c in 0..<8 {
-                let (ox, oy, oz) = (c & 1, (c >> 1) & 1, c >> 2)
-                let w = (ox == 1 ? fx : 1 - fx) * (oy == 1 ? fy : 1 - fy) * (oz == 1 ? fz : 1 - fz)
-                let n = (i + ox) + nodes.x * ((j + oy) + nodes.y * (k + oz))
-                out += w * SIMD3(dx[n], dy[n], dz[n])
-            }
-            return out
-        }
-    }
-
-    /// Evaluates the spline at the coarse nodes of `image`'s grid.
-    public func field(for image: ImageVolume, spline: ThinPlateSpline) -> Field {
-        let s = gridStep
-        // At least two nodes per axis so every voxel has a cell.
-        let nodes = SIMD3(max(2, (image.dims.x - 1 + s - 1) / s + 1),
-                          max(2, (image.dims.y - 1 + s - 1) / s + 1),
-                          max(2, (image.dims.z - 1 + s - 1) / s + 1))
-        let count = nodes.x * nodes.y * nodes.z
-        var dx = [Double](repeating: 0, count: count), dy = dx, dz = dx
-        dx.withUnsafeMutableBufferPointer { px in
-            dy.withUnsafeMutableBufferPointer { py in
-                dz.withUnsafeMutableBufferPointer { pz in
-                    // Each plane k writes its own disjoint range of the three buffers.
-                    nonisolated(unsafe) let (bx, by, bz) = (px, py, pz)
-                    parallel(nodes.z) { k in
-                        for j in 0..<nodes.y {
-                            for i in 0..<nodes.x {
-                                let p = image.point(SIMD3(Double(i * s), Double(j * s), Double(k * s)))
-                                let d = (spline(p) - p) / image.spacing
-                                let n = i + nodes.x * (j + nodes.y * k)
-                                bx[n] = d.x; by[n] = d.y; bz[n] = d.z
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return Field(step: s, nodes: nodes, dx: dx, dy: dy, dz: dz)
+    /// The backward map of `spline` over `image`'s grid.
+    public func field(for image: ImageVolume, spline: ThinPlateSpline) -> DisplacementField {
+        DisplacementField(dims: image.dims, spacing: image.spacing, origin: image.origin, spline: spline,
+                          step: gridStep, radius: correctionRadius, threads: threads)
     }
 
     /// The warped image, through the coarse displacement field.
@@ -81,21 +36,24 @@ public struct ImageWarp: Sendable {
         apply(to: image, field: field(for: image, spline: spline))
     }
 
-    /// The warped image for a precomputed field.
-    public func apply(to image: ImageVolume, field: Field) -> ImageVolume {
+    /// The warped image for a precomputed field of the image's grid.
+    public func apply(to image: ImageVolume, field: DisplacementField) -> ImageVolume {
+        precondition(field.dims == image.dims, "field and image grids differ")
         let (nx, ny, nz) = (image.dims.x, image.dims.y, image.dims.z)
-        let s = field.step, nodesX = field.nodes.x, nodesY = field.nodes.y
+        let s = field.step, nodesX = field.nodes.x, nodesY = field.nodes.y, cells = field.cells
+        let cellOfX = (0..<nx).map { min($0 / s, cells.x - 1) }
+        let fractionOfX = (0..<nx).map { Double($0 - cellOfX[$0] * s) / Double(s) }
         var out = [Float](repeating: 0, count: image.count)
         out.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let output = buffer
             image.voxels.withUnsafeBufferPointer { source in
                 nonisolated(unsafe) let input = source
-                parallel(nz) { z in
+                Parallel.forEach(nz, threads: threads) { z in
                     // Interpolate in y and z once per coarse x node, then in x per voxel.
                     var row = [Double](repeating: 0, count: nodesX * 3)
-                    let k = min(z / s, field.nodes.z - 2), fz = Double(z - k * s) / Double(s)
+                    let k = min(z / s, cells.z - 1), fz = Double(z - k * s) / Double(s)
                     for y in 0..<ny {
-                        let j = min(y / s, nodesY - 2), fy = Double(y - j * s) / Double(s)
+                        let j = min(y / s, cells.y - 1), fy = Double(y - j * s) / Double(s)
                         let w00 = (1 - fy) * (1 - fz), w10 = fy * (1 - fz), w01 = (1 - fy) * fz, w11 = fy * fz
                         let n00 = nodesX * (j + nodesY * k), n10 = nodesX * (j + 1 + nodesY * k)
                         let n01 = nodesX * (j + nodesY * (k + 1)), n11 = nodesX * (j + 1 + nodesY * (k + 1))
@@ -104,13 +62,14 @@ public struct ImageWarp: Sendable {
                             row[i * 3 + 1] = w00 * field.dy[n00 + i] + w10 * field.dy[n10 + i] + w01 * field.dy[n01 + i] + w11 * field.dy[n11 + i]
                             row[i * 3 + 2] = w00 * field.dz[n00 + i] + w10 * field.dz[n10 + i] + w01 * field.dz[n01 + i] + w11 * field.dz[n11 + i]
                         }
-                        let base = nx * (y + ny * z)
+                        let base = nx * (y + ny * z), cellRow = cells.x * (j + cells.y * k)
                         for x in 0..<nx {
-                            let i = min(x / s, nodesX - 2), fx = Double(x - i * s) / Double(s)
-                            let qx = Double(x) + (1 - fx) * row[i * 3] + fx * row[i * 3 + 3]
-                            let qy = Double(y) + (1 - fx) * row[i * 3 + 1] + fx * row[i * 3 + 4]
-                            let qz = Double(z) + (1 - fx) * row[i * 3 + 2] + fx * row[i * 3 + 5]
-                            output[base + x] = Self.trilinear(input, nx, ny, nz, qx, qy, qz)
+                            let i = cellOfX[x], fx = fractionOfX[x]
+                            var q = SIMD3(Double(x) + (1 - fx) * row[i * 3] + fx * row[i * 3 + 3],
+                                          Double(y) + (1 - fx) * row[i * 3 + 1] + fx * row[i * 3 + 4],
+                                          Double(z) + (1 - fx) * row[i * 3 + 2] + fx * row[i * 3 + 5])
+                            q += field.correction(cell: cellRow + i, x, y, z, SIMD3(fx, fy, fz))
+                            output[base + x] = Self.trilinear(input, nx, ny, nz, q.x, q.y, q.z)
                         }
                     }
                 }
@@ -128,7 +87,7 @@ public struct ImageWarp: Sendable {
             nonisolated(unsafe) let output = buffer
             image.voxels.withUnsafeBufferPointer { source in
                 nonisolated(unsafe) let input = source
-                parallel(nz) { z in
+                Parallel.forEach(nz, threads: threads) { z in
                     for y in 0..<ny {
                         for x in 0..<nx {
                             let q = image.continuousIndex(spline(image.point(SIMD3(Double(x), Double(y), Double(z)))))
@@ -177,17 +136,5 @@ public struct ImageWarp: Sendable {
         let c11 = Double(v[r11 + x0]) * (1 - tx) + Double(v[r11 + x1]) * tx
         let c0 = c00 * (1 - ty) + c10 * ty, c1 = c01 * (1 - ty) + c11 * ty
         return Float(c0 * (1 - tz) + c1 * tz)
-    }
-
-    /// Runs `body(0..<count)` on `threads` threads, contiguous blocks per thread.
-    private func parallel(_ count: Int, _ body: (Int) -> Void) {
-        let workers = max(1, min(threads, count))
-        if workers == 1 { for i in 0..<count { body(i) }; return }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let work = body
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                for i in (count * w / workers)..<(count * (w + 1) / workers) { work(i) }
-            }
-        }
     }
 }

@@ -3,5 +3,15 @@ import Workflow
 /// Every stage kind of the femur DeepSSM pipeline, registered by the command line
 /// next to the engine's built-in kinds.
 public enum StageCatalog {
-    public static let all: [any Stage.Type] = []
+    public static let all: [any Stage.Type] = [
+        FemurCohort.self,
+        ShapeWorksFemur.self,
+        Split.self,
+        DeepSSMLoaders.self,
+    ]
+
+    /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
+    public static let inspectors: [any ArtifactInspector] = [
+        HDF5Inspector(),
+    ]
 }
