@@ -37,6 +37,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "ssmflow", targets: ["Runner"]),
+        .executable(name: "ssmflow-engine", targets: ["EngineRunner"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -62,7 +63,7 @@ let package = Package(
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
                 + [.linkedLibrary("X11")]
         ),
-        .target(name: "TorchKit", dependencies: ["CTorchShim"]),
+        .target(name: "TorchKit", dependencies: ["CTorchShim", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
         .target(name: "GeometryKit", dependencies: ["CVTKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),
@@ -72,12 +73,19 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)],
                 linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit"]),
-        .executableTarget(
-            name: "Runner",
-            dependencies: ["Workflow", "Stages",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+        .target(
+            name: "SSMFlowCLI",
+            dependencies: ["Workflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        .executableTarget(name: "Runner", dependencies: ["SSMFlowCLI", "Workflow", "Stages"],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "EngineRunner", dependencies: ["SSMFlowCLI", "Workflow"],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
+
+        // MARK: benchmarks
+        .executableTarget(name: "torch-bench", dependencies: ["TorchKit"], path: "bench/torch",
+                          exclude: ["run.sh", "deepssm.py", "step.py"]),
 
         // MARK: benchmarks
         .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",

@@ -46,13 +46,19 @@ void require_display() {
   if (!name || !*name)
     throw std::runtime_error("no X display for off-screen rendering: DISPLAY is not set; run "
                              "under Xvfb (package 'xvfb') or let OffscreenDisplay start one");
-  // VTK aborts the whole process when it cannot connect, so try first.
+  // VTK aborts the whole process when it cannot connect, so try first. The
+  // probe connection stays open: an X server resets when its last client
+  // disconnects, and a connection attempt during that reset fails.
+  static std::string probed;
+  static Display *probe = nullptr;
+  if (probe && probed == name) return;
   Display *display = XOpenDisplay(nullptr);
   if (!display)
     throw std::runtime_error(std::string("cannot connect to X display '") + name +
                              "' for off-screen rendering; unset DISPLAY to use a private Xvfb, "
                              "or start one (package 'xvfb')");
-  XCloseDisplay(display);
+  probe = display;
+  probed = name;
 }
 
 void write_png(vtkRenderWindow *window, const std::string &path) {
@@ -76,11 +82,13 @@ void write_png(vtkRenderWindow *window, const std::string &path) {
 using namespace cvtk;
 
 extern "C" int32_t cvtk_display_available(void) {
-  if (!std::getenv("DISPLAY")) return 0;
-  Display *display = XOpenDisplay(nullptr);
-  if (!display) return 0;
-  XCloseDisplay(display);
-  return 1;
+  try {
+    std::lock_guard<std::mutex> lock(render_mutex());
+    require_display();
+    return 1;
+  } catch (...) {
+    return 0;
+  }
 }
 
 extern "C" cvtk_status cvtk_render_heatmap(const cvtk_mesh *mesh, const char *array,

@@ -46,10 +46,12 @@ public enum OffscreenDisplay {
         let log = FileManager.default.temporaryDirectory
             .appendingPathComponent("ssmflow-xvfb-\(getpid()).log")
         // -displayfd lets Xvfb pick a free display number itself (no race with
-        // other processes) and report it once it accepts connections.
+        // other processes) and report it once it accepts connections; -noreset
+        // keeps it from resetting (and refusing connections for a moment)
+        // whenever its last client disconnects.
         let script = """
             exec 4>&1
-            "$0" -displayfd 4 -nolisten tcp -screen 0 2560x1600x24 4>&4 >/dev/null 2>"$1" </dev/null &
+            "$0" -displayfd 4 -nolisten tcp -noreset -screen 0 2560x1600x24 4>&4 >/dev/null 2>"$1" </dev/null &
             pid=$!
             exec 1>/dev/null 4>&-
             read -r _ || true

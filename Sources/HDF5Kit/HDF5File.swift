@@ -29,8 +29,8 @@ public struct HDF5Storage: Sendable, Equatable {
 /// An open HDF5 file.
 ///
 /// Files written through this type are byte-deterministic: object time stamps
-/// are off, so the same calls in the same order give the same bytes. Chunks are
-/// placed in the order they are first written.
+/// are off and chunks bypass the chunk cache, so the same writes in the same
+/// order give the same bytes, whatever order datasets are closed in.
 public final class HDF5File: @unchecked Sendable {
     // @unchecked: the identifier is only used under the global HDF5 lock.
     public let url: URL
@@ -198,7 +198,9 @@ public final class HDF5File: @unchecked Sendable {
             } else if storage.gzipLevel != nil {
                 throw HDF5Error(.library, file: url, object: path, "gzip compression needs a chunk shape; use HDF5Storage.chunked(...)")
             }
-            let dataset = H5Dcreate2(id, path, type.nativeType, space, hid_t(H5P_DEFAULT), dcpl, hid_t(H5P_DEFAULT))
+            let dapl = writeAccessList()
+            defer { H5Pclose(dapl) }
+            let dataset = H5Dcreate2(id, path, type.nativeType, space, hid_t(H5P_DEFAULT), dcpl, dapl)
             guard dataset >= 0 else { throw failure(.library, path, "cannot create the dataset") }
             return HDF5Dataset(file: self, id: dataset, path: path, type: type, shape: shape, chunk: storage.chunk)
         }
@@ -219,7 +221,9 @@ public final class HDF5File: @unchecked Sendable {
                 throw HDF5Error(.missingObject, file: url, object: path,
                                 "no such dataset; the file has: \(((try? datasetPaths()) ?? []).joined(separator: ", "))")
             }
-            let dataset = H5Dopen2(id, path, hid_t(H5P_DEFAULT))
+            let dapl = isWritable ? writeAccessList() : hid_t(H5P_DEFAULT)
+            defer { if isWritable { H5Pclose(dapl) } }
+            let dataset = H5Dopen2(id, path, dapl)
             guard dataset >= 0 else { throw failure(.missingObject, path, "not a dataset") }
             let fileType = H5Dget_type(dataset)
             defer { H5Tclose(fileType) }
@@ -257,6 +261,15 @@ public final class HDF5File: @unchecked Sendable {
     }
 
     // MARK: helpers
+
+    /// Dataset access for writing: no chunk cache, so each chunk goes to the file
+    /// (and gets its address) when written, not when the cache happens to be
+    /// flushed or the dataset closed: the file's layout follows the write order.
+    private func writeAccessList() -> hid_t {
+        let dapl = H5Pcreate(ssm_h5p_dataset_access())
+        H5Pset_chunk_cache(dapl, 1, 0, 1.0)
+        return dapl
+    }
 
     static func components(_ path: String) -> [String] {
         path.split(separator: "/").map(String.init)

@@ -1,4 +1,9 @@
-import Workflow
+import SSMFlowCLI
 import Stages
+import Workflow
 
-print("ssmflow: \(StageCatalog.all.count) stage kinds")
+// `ssmflow`: the engine's built-in kinds plus every kind of the femur pipeline.
+var registry = StageRegistry(StageCatalog.all)
+registry.inspectors = StageCatalog.inspectors
+registry.finishers = StageCatalog.finishers
+await SSMFlow.main(registry: registry)

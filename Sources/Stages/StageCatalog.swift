@@ -3,5 +3,16 @@ import Workflow
 /// Every stage kind of the femur DeepSSM pipeline, registered by the command line
 /// next to the engine's built-in kinds.
 public enum StageCatalog {
-    public static let all: [any Stage.Type] = [Augment.self]
+    public static let all: [any Stage.Type] = [
+        FemurCohort.self,
+        ShapeWorksFemur.self,
+        Split.self,
+        Augment.self,
+        DeepSSMLoaders.self,
+    ]
+
+    /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
+    public static let inspectors: [any ArtifactInspector] = [
+        HDF5Inspector(),
+    ]
 }

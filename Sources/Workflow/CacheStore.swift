@@ -173,6 +173,8 @@ public final class CacheStore: Sendable {
     }
 
     public func setLastKey(_ key: String, workflow: String, stage: String) throws {
+        // A no-op rerun must not pay an fsync per stage.
+        if lastKey(workflow: workflow, stage: stage) == key { return }
         try writeAtomically(Self.encoder.encode(Ref(key: key, time: Date())), to: refURL(workflow: workflow, stage: stage))
     }
 

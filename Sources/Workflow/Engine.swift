@@ -115,9 +115,10 @@ public final class Engine: Sendable {
 
     /// Runs one stage whose upstream stages are all cached, in this process,
     /// and commits it: what `ssmflow exec-stage` does on a cluster node.
-    /// `expectedKey`, when given, must match the key computed here.
+    /// `expectedKey`, when given, must match the key computed here; `force`
+    /// recomputes a stage that is already committed.
     public func executeStage(_ workflow: ResolvedWorkflow, stage id: String, expectedKey: String? = nil,
-                             takeLock: Bool = true, observer: @escaping RunObserver = { _ in }) async throws -> StageRecord {
+                             takeLock: Bool = true, force: Bool = false, observer: @escaping RunObserver = { _ in }) async throws -> StageRecord {
         let (manifest, _) = try currentManifest(workflow, stage: id)
         guard let manifest, let stage = workflow.graph[id] else {
             throw PlanError("stage '\(id)' cannot run alone: an upstream stage is not cached; run 'ssmflow run --until \(id)' instead")
@@ -127,7 +128,7 @@ public final class Engine: Sendable {
         }
         let lock = takeLock ? try await CacheLock.acquire(key: manifest.key, in: store.locksDirectory, staleAfter: lockStaleAfter) : nil
         defer { lock?.release() }
-        if let record = store.record(manifest.key) { return record }
+        if !force, let record = store.record(manifest.key) { return record }
         let job = try makeJob(workflow, stage: stage, manifest: manifest)
         let record = try await executor.execute(job, store: store, observer: observer)
         try store.setLastKey(record.key, workflow: workflow.name, stage: id)

@@ -113,7 +113,11 @@ public struct StageRegistry: Sendable {
 
     /// A registry with the built-in kinds (`shell`) and `kinds`.
     public init(_ kinds: [any Stage.Type] = [], includeBuiltins: Bool = true) {
-        if includeBuiltins { register(ShellStage.self) }
+        if includeBuiltins {
+            register(ShellStage.self)
+            register(NoopStage.self)
+            register(ScatterStage.self)
+        }
         for kind in kinds { register(kind) }
     }
 

@@ -24,7 +24,7 @@ public struct WorkflowResolver {
 
     public func resolve(_ spec: WorkflowSpec, options: ResolveOptions = .init(),
                         directory: URL) throws -> ResolvedWorkflow {
-        var issues: [SpecIssue] = []
+        var issues: [SpecIssue] = spec.issues
         let stageIDs = spec.stages.map(\.id)
         let specsByID = Dictionary(spec.stages.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let fileStart = SourceLocation(file: spec.file, line: 1, column: 1)
@@ -185,7 +185,7 @@ public struct WorkflowResolver {
                                         outputs: kind.outputs(params: params).map(\.name), files: files,
                                         location: spec.location))
         }
-        if spec.stages.isEmpty { issues.append(SpecIssue(fileStart, "'stages' is empty; add at least one stage")) }
+        if spec.stages.isEmpty, !issues.contains(where: { $0.message.hasPrefix("missing 'stages:'") }) { issues.append(SpecIssue(fileStart, "'stages' is empty; add at least one stage")) }
         issues.append(contentsOf: references.issues)
         if !issues.isEmpty { throw SpecError(issues) }
         let graph = try StageGraph(stages: stages)

@@ -31,11 +31,15 @@ public struct WorkflowSpec: Sendable {
     public var profiles: [String: [String: Located<ParamValue>]]
     /// `cache: {dir: ...}` if given, relative to the workflow file.
     public var cacheDirectory: String?
+    /// Shape problems found while parsing; the resolver reports them together
+    /// with its own, so a user sees every problem at once.
+    public var issues: [SpecIssue] = []
 
-    static let topLevelKeys = ["workflow", "params", "stages", "profiles", "cache"]
-    static let stageKeys = ["uses", "params", "inputs"]
+    static let topLevelKeys = ["workflow", "params", "stages", "profiles", "cache", "executor"]
+    static let stageKeys = ["uses", "params", "inputs", "resources"]
 
-    /// Parses YAML text. Throws `SpecError` listing every shape problem.
+    /// Parses YAML text. Throws `SpecError` only when the text is not YAML or not
+    /// a mapping; other shape problems are kept in `issues`.
     public static func parse(yaml: String, file: String) throws -> WorkflowSpec {
         let root: Node?
         do {
@@ -81,6 +85,8 @@ public struct WorkflowSpec: Sendable {
             case "cache":
                 if let dir = value.mapping?["dir"]?.string { spec.cacheDirectory = dir }
                 else { issues.append(SpecIssue(loc(value), "'cache' takes 'dir: PATH' (the cache directory, relative to the workflow file)")) }
+            case "executor":
+                break  // read and checked by SlurmConfiguration; not part of any stage key
             default:
                 issues.append(SpecIssue(loc(keyNode), "unknown top-level key '\(key)'\(didYouMean(key, among: topLevelKeys)) (allowed: \(topLevelKeys.joined(separator: ", ")))"))
             }
@@ -91,7 +97,7 @@ public struct WorkflowSpec: Sendable {
         if top["stages"] == nil {
             issues.append(SpecIssue(loc(root), "missing 'stages:'; a workflow needs at least one stage"))
         }
-        if !issues.isEmpty { throw SpecError(issues) }
+        spec.issues = issues
         return spec
     }
 
@@ -137,6 +143,8 @@ public struct WorkflowSpec: Sendable {
                         issues.append(SpecIssue(refLoc, "input '\(nameNode.string ?? "")' of stage '\(id)' must be 'STAGE.OUTPUT'"))
                     }
                 }
+            case "resources":
+                break  // read and checked by SlurmConfiguration; not part of the stage key
             default:
                 let keyLoc = SourceLocation(file: file, line: keyNode.mark?.line ?? 0, column: keyNode.mark?.column ?? 0)
                 issues.append(SpecIssue(keyLoc, "unknown key '\(key)' in stage '\(id)'\(didYouMean(key, among: stageKeys)) (allowed: \(stageKeys.joined(separator: ", ")))"))

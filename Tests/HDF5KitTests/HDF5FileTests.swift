@@ -121,6 +121,23 @@ final class HDF5FileTests: XCTestCase {
         XCTAssertEqual(first, second)
     }
 
+    func test_sameWrites_closedInAnotherOrder_giveIdenticalBytes() throws {
+        func writeFile(_ name: String, closeFirstDatasetFirst: Bool) throws -> Data {
+            let file = try HDF5File(creating: url(name))
+            var a: HDF5Dataset? = try file.createDataset("a", type: .float32, shape: [4, 50], storage: .chunked([1, 50]))
+            var b: HDF5Dataset? = try file.createDataset("b", type: .float64, shape: [4, 3], storage: .chunked([1, 3]))
+            for row in 0..<4 {
+                try a!.writeSlice(row, (0..<50).map { Float(row * 50 + $0) })
+                try b!.writeSlice(row, [Double(row), 1, 2])
+            }
+            if closeFirstDatasetFirst { a = nil; b = nil } else { b = nil; a = nil }
+            file.close()
+            return try Data(contentsOf: url(name))
+        }
+        XCTAssertEqual(try writeFile("ab.h5", closeFirstDatasetFirst: true),
+                       try writeFile("ba.h5", closeFirstDatasetFirst: false))
+    }
+
     func test_open_missingFile_throwsMissingFileNamingIt() throws {
         XCTAssertThrowsError(try HDF5File(contentsOf: url("absent.h5"))) { error in
             let error = error as? HDF5Error

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import Workflow
+
+/// `ssmflow cache ...`.
+struct CacheCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cache",
+        abstract: "List, inspect, export, verify and garbage-collect the stage cache.",
+        subcommands: [List.self, Show.self, Export.self, Verify.self, GC.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ls", abstract: "List stage records and their sizes.",
+            discussion: "Example:\n  ssmflow cache ls --cache-dir cache")
+        @OptionGroup var cache: CacheOptions
+
+        func run() throws {
+            let entries = CacheMaintenance(store: try cache.store()).entries()
+            let formatter = ISO8601DateFormatter()
+            print(table(["key", "workflow", "stage", "kind", "size", "time", "when", "latest"], entries.map {
+                [String($0.key.prefix(12)), $0.workflow, $0.stage, $0.kind, formatBytes($0.size), formatSeconds($0.seconds),
+                 formatter.string(from: $0.startedAt), $0.isLatest ? "*" : ""]
+            }))
+            print("\(entries.count) records, \(formatBytes(entries.reduce(0) { $0 + $1.size })) of outputs")
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show a record's manifest and outputs, with a typed summary of each.",
+            discussion: "Examples:\n  ssmflow cache show train\n  ssmflow cache show femur/train\n  ssmflow cache show 3fa9c2")
+        @OptionGroup var cache: CacheOptions
+        @Argument(help: "A stage id (its latest result), WORKFLOW/STAGE, or a key prefix.")
+        var reference: String
+
+        func run() throws {
+            let store = try cache.store()
+            let record = try CacheMaintenance(store: store).findRecord(reference)
+            print("record \(record.key)")
+            print("stage \(record.workflow)/\(record.stage), kind \(record.manifest.kind) version \(record.manifest.kindVersion), schema \(record.manifest.schema)")
+            print("ran \(ISO8601DateFormatter().string(from: record.startedAt)) on \(record.host) (pid \(record.pid)) in \(formatSeconds(record.seconds))")
+            print("params:")
+            for (path, value) in record.manifest.params.flattened().sorted(by: { $0.key < $1.key }) { print("  \(path) = \(value)") }
+            if !record.manifest.inputs.isEmpty {
+                print("inputs:")
+                for (name, digest) in record.manifest.inputs.sorted(by: { $0.key < $1.key }) {
+                    print("  \(name) ← \(record.inputSources[name]?.description ?? "?")  \(digest.prefix(16))")
+                }
+            }
+            for (path, digest) in record.manifest.files.sorted(by: { $0.key < $1.key }) { print("file \(path)  \(digest.prefix(16))") }
+            if !record.metrics.isEmpty {
+                print("metrics:")
+                for (name, value) in record.metrics.sorted(by: { $0.key < $1.key }) { print("  \(name) = \(value)") }
+            }
+            print("outputs:")
+            let inspectors = makeRegistry().inspectors + [PlainArtifactInspector()]
+            for (name, artifact) in record.outputs.sorted(by: { $0.key < $1.key }) {
+                let url = store.objectURL(artifact.digest.hex)
+                print("  \(name)  \(artifact.digest.hex.prefix(16))  \(formatBytes(artifact.digest.size))  \(url.path)")
+                for inspector in inspectors {
+                    do {
+                        if let lines = try inspector.summary(of: url) {
+                            for line in lines { print("    \(line)") }
+                            break
+                        }
+                    } catch {
+                        print("    (cannot summarise: \(error))")
+                        break
+                    }
+                }
+            }
+            if !record.log.isEmpty {
+                print("log (last 20 lines):")
+                for line in record.log.suffix(20) { print("  \(line)") }
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export", abstract: "Copy a cached artifact out as ordinary files.",
+            discussion: "Example:\n  ssmflow cache export predict.particles out/")
+        @OptionGroup var cache: CacheOptions
+        @Argument(help: "STAGE.OUTPUT (or WORKFLOW/STAGE.OUTPUT).")
+        var artifact: String
+        @Argument(help: "The directory to copy into.")
+        var directory: String
+
+        func run() throws {
+            guard let dot = artifact.lastIndex(of: ".") else {
+                throw ValidationError("'\(artifact)' must be STAGE.OUTPUT")
+            }
+            let maintenance = CacheMaintenance(store: try cache.store())
+            let record = try maintenance.findRecord(String(artifact[..<dot]))
+            let output = String(artifact[artifact.index(after: dot)...])
+            guard let stored = record.outputs[output] else {
+                throw CacheError("stage '\(record.stage)' has no output '\(output)'; outputs: \(record.outputs.keys.sorted().joined(separator: ", "))")
+            }
+            let url = try maintenance.export(stored, named: output, to: URL(fileURLWithPath: directory))
+            print(url.path)
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify", abstract: "Rehash every cached object; remove corrupt ones so the next run recomputes them.",
+            discussion: "Example:\n  ssmflow cache verify --dry-run")
+        @OptionGroup var cache: CacheOptions
+        @Flag(help: "Report only; remove nothing.")
+        var dryRun = false
+
+        func run() throws {
+            let (checked, problems) = CacheMaintenance(store: try cache.store()).verify(repair: !dryRun)
+            for problem in problems { print(problem) }
+            print("\(checked) objects checked, \(problems.count) problem(s)\(problems.isEmpty || dryRun ? "" : "; removed, the next run recomputes them")")
+            if !problems.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct GC: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gc", abstract: "Remove records, memos and objects that no kept record references.",
+            discussion: """
+            Kept: the latest record of every stage, the records of the last N runs, the memos \
+            they used and the objects these reference.
+
+            Example:
+              ssmflow cache gc --keep-last 3 --dry-run
+            """)
+        @OptionGroup var cache: CacheOptions
+        @Flag(help: "Show what would be removed.")
+        var dryRun = false
+        @Option(help: "Also keep the records of the last N runs.")
+        var keepLast = 1
+
+        func run() throws {
+            let result = CacheMaintenance(store: try cache.store()).collect(keepLast: keepLast, dryRun: dryRun)
+            let verb = dryRun ? "would remove" : "removed"
+            print("\(verb) \(result.records.count) records, \(result.memos.count) memos, \(result.objects.count) objects (\(formatBytes(result.bytes))), \(result.workDirectories.count) abandoned work directories")
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Workflow
+
+/// `ssmflow run`.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a workflow: compute what changed, reuse the rest from the cache.",
+        discussion: """
+        Independent stages run in parallel (--jobs). On a failure the failing stage's error \
+        is printed, its dependants are skipped, and everything that succeeded stays cached: \
+        running again resumes there. Ctrl-C cancels cleanly: nothing half-written is kept.
+
+        Examples:
+          ssmflow run workflows/femur_deepssm.yaml
+          ssmflow run workflows/femur_deepssm.yaml --tiny-test --jobs 2
+          ssmflow run workflows/femur_deepssm.yaml --set train.epochs=60 --until train
+          ssmflow run workflows/femur_deepssm.yaml --force predict
+          ssmflow run workflows/femur_deepssm.yaml --executor slurm
+        """
+    )
+
+    @OptionGroup var workflow: WorkflowOptions
+    @OptionGroup var selection: SelectionOptions
+    @OptionGroup var cluster: ExecutorOptions
+
+    @Flag(name: .shortAndLong, help: "Print every stage's log lines as they come.")
+    var verbose = false
+
+    func run() async throws {
+        let (engine, resolved) = try workflow.load()
+        let display = ProgressDisplay(verbose: verbose)
+        let options = selection.runOptions
+        let task = Task { [workflow, cluster] in
+            try await cluster.run(engine: engine, workflow: resolved, from: workflow, runOptions: options,
+                                  observer: display.observer)
+        }
+        let interrupt = InterruptHandler { task.cancel() }
+        defer { interrupt.cancel() }
+        let record: RunRecord
+        do { record = try await task.value } catch {
+            display.stop()
+            throw error
+        }
+        display.stop()
+        print(summaryTable(record))
+        for stage in record.stages where stage.outcome == .failed {
+            printError("error: stage '\(stage.stage)' failed: \(stage.error ?? "unknown error")")
+        }
+        print("run \(record.id): \(record.ranCount) ran, \(record.cachedCount) cached, \(record.failedCount) failed in \(formatSeconds(record.seconds)) (cache: \(engine.store.root.path))")
+        if record.stages.contains(where: { $0.outcome == .cancelled }) { throw ExitCode(130) }
+        if !record.succeeded { throw ExitCode(1) }
+    }
+}
+
+/// The final table of a run: stage, outcome, why, time.
+func summaryTable(_ record: RunRecord) -> String {
+    table(["stage", "outcome", "why", "time"], record.stages.map { stage in
+        let why = stage.outcome == .failed ? (stage.error ?? "") : stage.reasons.joined(separator: "; ")
+        return [stage.stage, stage.outcome.rawValue, why, stage.outcome == .ran || stage.outcome == .failed ? formatSeconds(stage.seconds) : "-"]
+    })
+}
+
+/// Cancels the run on the first SIGINT/SIGTERM; a second one exits at once.
+final class InterruptHandler: @unchecked Sendable {
+    private var sources: [DispatchSourceSignal] = []
+    private var count = 0
+
+    init(_ onInterrupt: @escaping @Sendable () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                guard let self else { return }
+                self.count += 1
+                if self.count > 1 { Foundation.exit(130) }
+                printError("\ninterrupted: cancelling running stages (press Ctrl-C again to quit at once)")
+                onInterrupt()
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
+}
+
+/// `ssmflow plan`.
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Show what 'run' would do and why, without running anything.",
+        discussion: """
+        For every stage: 'run' or 'cached' and the reason in values, e.g. \
+        'params changed: train.epochs 50 → 60', 'input changed: augment.images', \
+        'stage code version 2 → 3', 'never run', 'forced', 'output missing: ...'.
+
+        Examples:
+          ssmflow plan workflows/femur_deepssm.yaml --set train.epochs=60
+          ssmflow plan workflows/femur_deepssm.yaml --json
+        """
+    )
+
+    @OptionGroup var workflow: WorkflowOptions
+    @OptionGroup var selection: SelectionOptions
+
+    @Flag(help: "Print the plan as JSON: [{stage, kind, action, reasons, key}].")
+    var json = false
+
+    func run() async throws {
+        let (engine, resolved) = try workflow.load()
+        let plan = try engine.plan(resolved, options: selection.runOptions, onProblem: { printError("warning: \($0)") })
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(plan), as: UTF8.self))
+            return
+        }
+        print(table(["stage", "action", "why"], plan.map { [$0.stage, $0.action.rawValue, $0.reasons.joined(separator: "; ")] }))
+        let runs = plan.filter { $0.action == .run }.count
+        print("\(runs) to run, \(plan.filter { $0.action == .cached }.count) cached, \(plan.filter { $0.action == .skip }.count) skipped")
+    }
+}
+
+/// `ssmflow exec-stage`: one planned stage, in this process, against the cache.
+struct ExecStageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec-stage",
+        abstract: "Run one stage whose inputs are cached and commit it (used by cluster executors).",
+        shouldDisplay: false
+    )
+
+    @OptionGroup var workflow: WorkflowOptions
+
+    @Option(help: "The stage id.")
+    var stage: String
+
+    @Option(help: "The stage key the submitter computed; refuse to run under another one.")
+    var key: String?
+
+    @Flag(help: "Do not take the stage's lock (the submitting run holds it).")
+    var noLock = false
+
+    @Option(help: "Compute and memoize only this shard of a sharded stage (a Slurm array task).")
+    var shard: Int?
+
+    @Flag(help: "Recompute the stage even when it is committed.")
+    var force = false
+
+    func run() async throws {
+        let (engine, resolved) = try workflow.load()
+        // The job's log is where a cluster user looks: print the stage's log lines
+        // there, line by line, so they stay in order with the errors on stderr.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        let observer: RunObserver = { event in
+            if case let .log(_, line) = event { print(line) }
+        }
+        do {
+            if let shard {
+                try await SlurmNode.executeShard(engine: engine, workflow: resolved, stage: stage, shard: shard,
+                                                 expectedKey: key, observer: observer)
+                print("shard \(shard) of '\(stage)' done")
+                return
+            }
+            let record = try await engine.executeStage(resolved, stage: stage, expectedKey: key, takeLock: !noLock,
+                                                       force: force, observer: observer)
+            print(record.key)
+        } catch let error as StageError {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

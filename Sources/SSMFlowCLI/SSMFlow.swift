@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Workflow
+
+/// `ssmflow`: run and inspect SSMFlow workflows. The executables call
+/// `SSMFlow.main(registry:)` with the stage kinds they link.
+public struct SSMFlow: AsyncParsableCommand {
+    public init() {}
+
+    /// Every stage kind, inspector and finisher of this executable.
+    nonisolated(unsafe) static var registry = StageRegistry()
+
+    /// Runs the command line with `registry`.
+    public static func main(registry: StageRegistry) async {
+        self.registry = registry
+        await main()
+    }
+
+    public static let configuration = CommandConfiguration(
+        commandName: "ssmflow",
+        abstract: "Run statistical-shape-model workflows with a content-addressed stage cache.",
+        discussion: """
+        A workflow is a YAML file describing a DAG of stages. Every stage's outputs are \
+        cached under a key made of its kind, code version, parameters and input contents, \
+        so after an edit only the stages whose inputs really changed run again.
+
+        Examples:
+          ssmflow run workflows/femur_deepssm.yaml --tiny-test
+          ssmflow plan workflows/femur_deepssm.yaml --set train.epochs=60
+          ssmflow explain workflows/femur_deepssm.yaml train
+          ssmflow diff last~1 last
+
+        Exit codes: 0 ok, 1 a stage failed, 2 invalid workflow or arguments.
+        """,
+        subcommands: [RunCommand.self, PlanCommand.self, StatusCommand.self, DagCommand.self,
+                      ExplainCommand.self, CacheCommand.self, RunsCommand.self, DiffCommand.self,
+                      KindsCommand.self, ExecStageCommand.self]
+    )
+
+    /// Parses, runs, and maps errors to the documented exit codes.
+    public static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as SpecError {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            Foundation.exit(2)
+        } catch let error as PlanError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as CacheError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(2)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success || code.rawValue == 1 {
+                exit(withError: error)
+            }
+            // Argument errors: argument-parser's message and usage, exit status 2.
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
+    }
+}

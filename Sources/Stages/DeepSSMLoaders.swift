@@ -1,0 +1,76 @@
+import Foundation
+import Workflow
+
+/// Stage `deepssm-loaders`: turns the training pool and the held-out subjects
+/// into network-ready splits (DeepSSM step 3).
+///
+/// Every image is downsampled by `down_factor` (trilinear, spacing scaled,
+/// origin kept); one global intensity mean and std over the train+val pool and
+/// per-mode PCA score mean and population std are computed in a streaming pass
+/// in double precision; a seeded `train_fraction` split makes `train.h5` and
+/// `val.h5`; the held-out images become `test.h5`, normalised with the same
+/// statistics. Read the splits with `BatchReader`.
+public struct DeepSSMLoaders: Stage {
+    public static let kind = "deepssm-loaders"
+    public static let version = 1
+    public static let summary = "downsample, normalise and split the training pool into DeepSSM loaders"
+    public static let inputs = [
+        Port("pool", "training pool from 'augment' (index.json + sample stacks)"),
+        Port("test", "held-out subjects (cohort directory with subjects.h5)"),
+        Port("pca", "PCA model from 'augment'; gives the held-out subjects' true scores", optional: true),
+    ]
+    public static let outputs = [
+        Port("loaders", "train.h5, val.h5, test.h5 and normalization.json"),
+    ]
+
+    public struct Params: StageParameters {
+        /// Per-axis image scale, e.g. 0.75: dims become Int(d × 0.75).
+        public var down_factor = 0.75
+        /// Share of the pool used for training; the rest validates.
+        public var train_fraction = 0.8
+        /// Training batch size the loaders are made for (recorded in normalization.json).
+        public var batch_size = 8
+        /// Seed of the train/validation split.
+        public var seed = 0
+
+        public init() {}
+
+        public func validate() -> [ParameterIssue] {
+            var issues: [ParameterIssue] = []
+            if !(down_factor > 0 && down_factor <= 1) {
+                issues.append(ParameterIssue("down_factor", "must be in (0, 1] (0.75 shrinks each axis to three quarters); got \(down_factor)"))
+            }
+            if !(train_fraction > 0 && train_fraction < 1) {
+                issues.append(ParameterIssue("train_fraction", "must be strictly between 0 and 1 (0.8 trains on 80 %); got \(train_fraction)"))
+            }
+            if batch_size < 1 { issues.append(ParameterIssue("batch_size", "must be at least 1; got \(batch_size)")) }
+            if seed < 0 { issues.append(ParameterIssue("seed", "must be zero or positive; got \(seed)")) }
+            return issues
+        }
+    }
+
+    public init() {}
+
+    public func run(_ params: Params, context: StageContext) async throws {
+        let pool = try PoolSamples(directory: try context.input("pool"))
+        let pca = context.hasInput("pca") ? try context.input("pca") : nil
+        let test = try CohortSamples(directory: try context.input("test"), pca: pca)
+
+        let output = context.outputURL("loaders")
+        try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        var builder = DeepSSMLoaderBuilder()
+        builder.downFactor = params.down_factor
+        builder.trainFraction = params.train_fraction
+        builder.seed = UInt64(params.seed)
+        builder.batchSize = params.batch_size
+        builder.threads = context.threads
+        builder.progress = { [context] done, total, message in context.progress(done, of: total, message) }
+        builder.checkCancellation = { [context] in try context.checkCancellation() }
+        let normalization = try builder.build(pool: pool, numModes: pool.numModes, test: test, into: output,
+                                              scratch: context.scratchDirectory)
+
+        context.log("pool \(pool.count) → train \(normalization.trainCount), val \(normalization.valCount); test \(normalization.testCount); images \(normalization.dims)")
+        context.metric("intensity_mean", normalization.intensityMean)
+        context.metric("intensity_std", normalization.intensityStd)
+    }
+}

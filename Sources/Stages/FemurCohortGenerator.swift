@@ -1,0 +1,213 @@
+import Foundation
+import GeometryKit
+import Workflow
+
+/// A synthetic femur cohort with known correspondence, computed from the
+/// `femur-cohort` parameters alone.
+///
+/// Construction does the cheap, global part: each subject's anatomy, side and
+/// pose (from its own random stream, seeded by `(seed, index)`), the shared
+/// grid, the template particles, every subject's local particles and the
+/// Procrustes world frame. `volumes(_:)` renders one subject's images on demand,
+/// so a writer can stream subjects without holding the cohort in memory.
+public struct FemurCohortGenerator: Sendable {
+    public let params: FemurCohort.Params
+    /// Subject ids (`f001_L`, `f002_R`, ...), sorted.
+    public let ids: [String]
+    public let shapes: [FemurShape]
+    /// Anatomical → image frame of each subject (rigid).
+    public let poses: [SimilarityTransform]
+    /// The mean femur, on which the particles are defined.
+    public let template: FemurShape
+    /// The template's particles (anatomical frame): farthest-point samples of its surface.
+    public let templateParticles: [SIMD3<Double>]
+    public let grid: CohortGrid
+    /// Particles in each subject's image frame.
+    public let localParticles: [ParticleSet]
+    /// Procrustes alignment of the local particles: world particles and their mean.
+    public let alignment: GeneralizedProcrustes.Alignment
+
+    /// Builds the cohort's shapes and particles with up to `threads` threads.
+    public init(_ params: FemurCohort.Params, threads: Int = 1) throws {
+        let issues = params.validate()
+        if let first = issues.first {
+            throw StageFailure("femur-cohort parameter '\(first.parameter)': \(first.message)")
+        }
+        self.params = params
+        let mean = FemurAnatomy()
+        var ids: [String] = [], shapes: [FemurShape] = [], poses: [SimilarityTransform] = []
+        let width = max(3, String(params.subjects).count)
+        for i in 0..<params.subjects {
+            var rng = SampleRandom(seed: params.seed, index: UInt64(i))
+            let left = rng.uniform() < params.left_fraction
+            var anatomy = mean.sample(using: &rng, scale: params.shape_variation)
+            var draws = 1
+            while !anatomy.problems.isEmpty {
+                guard draws < 100 else {
+                    throw StageFailure("subject \(i + 1): no valid femur in 100 draws (\(anatomy.problems[0])); lower shape_variation")
+                }
+                anatomy = mean.sample(using: &rng, scale: params.shape_variation)
+                draws += 1
+            }
+            // Groomed ShapeWorks femurs are rigidly aligned but not exactly: keep a
+            // small residual pose, so local and world frames differ as they do there.
+            let angles = SIMD3(rng.normal(), rng.normal(), rng.normal()) * (params.pose_rotation * .pi / 180)
+            let shift = SIMD3(rng.normal(), rng.normal(), rng.normal()) * params.pose_translation
+            poses.append(SimilarityTransform(rotation: Self.rotation(angles), scale: 1, translation: shift))
+            shapes.append(FemurShape(anatomy))
+            let number = String(repeating: "0", count: max(0, width - String(i + 1).count)) + String(i + 1)
+            // Right femurs are mirrored to the left when grooming (as ShapeWorks
+            // does), so the side only shows in the id.
+            ids.append("f\(number)_\(left ? "L" : "R")")
+        }
+        self.ids = ids
+        self.shapes = shapes
+        self.poses = poses
+        template = FemurShape(mean)
+        templateParticles = Self.surfaceSamples(of: template, count: params.particles)
+
+        let bones = shapes, frames = poses
+        let boxes = Self.parallelMap(count: shapes.count, threads: threads) { CohortGrid.box(of: bones[$0], pose: frames[$0]) }
+        var lower = SIMD3<Double>(repeating: .infinity), upper = -lower
+        for box in boxes { lower = pointwiseMin(lower, box.min); upper = pointwiseMax(upper, box.max) }
+        grid = CohortGrid(covering: lower, upper, margin: params.margin, voxelSize: params.voxel_size)
+
+        let template = self.template, seeds = templateParticles
+        localParticles = Self.parallelMap(count: shapes.count, threads: threads) { i in
+            ParticleSet(points: seeds.map { frames[i].apply(template.corresponding($0, on: bones[i])) })
+        }
+        alignment = GeneralizedProcrustes.align(localParticles)
+    }
+
+    /// Mean of the world particles.
+    public var meanParticles: ParticleSet {
+        var sum = [SIMD3<Double>](repeating: .zero, count: params.particles)
+        for shape in alignment.world { for (j, p) in shape.points.enumerated() { sum[j] += p } }
+        return ParticleSet(points: sum.map { $0 / Double(alignment.world.count) })
+    }
+
+    /// The image, segmentation and distance transform of subject `i`.
+    public func volumes(_ i: Int) throws -> SubjectVolumes {
+        // A stream of its own: the images never shift the anatomy's draws.
+        var rng = SampleRandom(seed: params.seed ^ 0x1A6E_5EED_0000_0000, index: UInt64(i))
+        return try CohortImageSynthesis.render(shapes[i], pose: poses[i], grid: grid, noise: params.noise, rng: &rng)
+    }
+
+    /// The dense surface of subject `i` (image frame): the zero level of its distance transform.
+    public func mesh(of volumes: SubjectVolumes) throws -> Mesh {
+        do { return try Mesh.contour(volumes.distance, isovalue: 0) } catch {
+            throw StageFailure("cannot extract the femur surface: \(error)")
+        }
+    }
+
+    /// A dense mesh of the mean shape in the world frame whose surface passes
+    /// through the mean particles: the template's surface, moved by the similarity
+    /// that best takes the template particles to the mean particles, then by the
+    /// particles' remaining offsets, interpolated with Gaussian weights (width 1.5
+    /// particle spacings) so each vertex follows the particles around it.
+    public func meanMesh() throws -> Mesh {
+        let box = CohortGrid.box(of: template, pose: .identity)
+        let grid = CohortGrid(covering: box.min, box.max, margin: 2 * params.voxel_size, voxelSize: params.voxel_size)
+        let field = try CohortImageSynthesis.distanceField(template, pose: .identity, grid: grid)
+        var mesh = try self.mesh(of: SubjectVolumes(
+            image: ImageVolume(dims: grid.dims, spacing: grid.spacing, origin: grid.origin, fill: 0),
+            segmentation: field.segmentation,
+            distance: ImageVolume(dims: grid.dims, spacing: grid.spacing, origin: grid.origin, voxels: field.distance)))
+        let mean = meanParticles.points
+        let similarity = SimilarityTransform.umeyama(from: templateParticles, to: mean)
+        let anchors = templateParticles.map(similarity.apply)
+        let offsets = zip(mean, anchors).map { $0 - $1 }
+        var spacing = 0.0
+        for (j, p) in anchors.enumerated() {
+            var nearest = Double.infinity
+            for (k, q) in anchors.enumerated() where k != j { nearest = min(nearest, ((p - q) * (p - q)).sum()) }
+            spacing += nearest.squareRoot()
+        }
+        let width = 1.5 * spacing / Double(max(anchors.count, 1))
+        let scale = -0.5 / (width * width)
+        let points = mesh.points
+        mesh.points = Self.parallelMap(count: points.count, threads: 2) { v in
+            let w = similarity.apply(points[v])
+            var nearest = Double.infinity
+            var d2 = [Double](repeating: 0, count: anchors.count)
+            for (j, a) in anchors.enumerated() { d2[j] = ((w - a) * (w - a)).sum(); nearest = min(nearest, d2[j]) }
+            // Weights relative to the nearest particle: never all zero far from the particles.
+            var sum = SIMD3<Double>.zero, total = 0.0
+            for j in 0..<anchors.count {
+                let weight = exp((d2[j] - nearest) * scale)
+                if weight < 1e-12 { continue }
+                sum += weight * offsets[j]; total += weight
+            }
+            return w + sum / total
+        }
+        return mesh
+    }
+
+    /// `count` well-spread points on `shape`'s surface: farthest-point sampling of
+    /// the voxels of a thin shell around it (about 20 candidates per point), each
+    /// chosen point projected onto the surface. Starts from the highest candidate
+    /// (the top of the head), so the order is deterministic.
+    static func surfaceSamples(of shape: FemurShape, count: Int) -> [SIMD3<Double>] {
+        let box = shape.boundingBox
+        // A femur's surface is about 25 000 mm²; aim at ~20 candidates per particle.
+        let step = min(max((25_000 / (20 * Double(count))).squareRoot(), 0.5), 4)
+        let n = SIMD3<Int>(((box.max - box.min) / step).rounded(.up)) &+ 1
+        var candidates: [SIMD3<Double>] = []
+        for z in 0..<n.z {
+            for y in 0..<n.y {
+                for x in 0..<n.x {
+                    let p = box.min + SIMD3(Double(x), Double(y), Double(z)) * step
+                    if abs(shape.signedDistance(p)) < 0.6 * step { candidates.append(p) }
+                }
+            }
+        }
+        precondition(candidates.count >= count, "template shell has \(candidates.count) candidates for \(count) particles")
+        var start = 0
+        for (i, p) in candidates.enumerated() where p.z > candidates[start].z { start = i }
+        var nearest = [Double](repeating: .infinity, count: candidates.count)
+        var chosen: [Int] = []
+        var next = start
+        for _ in 0..<count {
+            chosen.append(next)
+            let c = candidates[next]
+            var best = 0, bestDistance = -1.0
+            for i in 0..<candidates.count {
+                let d = ((candidates[i] - c) * (candidates[i] - c)).sum()
+                if d < nearest[i] { nearest[i] = d }
+                if nearest[i] > bestDistance { bestDistance = nearest[i]; best = i }
+            }
+            next = best
+        }
+        return chosen.map { shape.project(candidates[$0]) }
+    }
+
+    /// Rotation matrix rows for the rotation vector `w` (Rodrigues).
+    static func rotation(_ w: SIMD3<Double>) -> (SIMD3<Double>, SIMD3<Double>, SIMD3<Double>) {
+        let angle = length3(w)
+        guard angle > 1e-15 else { return (SIMD3(1, 0, 0), SIMD3(0, 1, 0), SIMD3(0, 0, 1)) }
+        let k = w / angle, c = cos(angle), s = sin(angle), t = 1 - c
+        return (SIMD3(c + t * k.x * k.x, t * k.x * k.y - s * k.z, t * k.x * k.z + s * k.y),
+                SIMD3(t * k.y * k.x + s * k.z, c + t * k.y * k.y, t * k.y * k.z - s * k.x),
+                SIMD3(t * k.z * k.x - s * k.y, t * k.z * k.y + s * k.x, c + t * k.z * k.z))
+    }
+
+    /// `body(i)` for `i` in `0..<count` on up to `threads` threads; results in index
+    /// order, whatever the scheduling.
+    static func parallelMap<T: Sendable>(count: Int, threads: Int, _ body: @Sendable (Int) -> T) -> [T] {
+        let workers = max(1, min(threads, count))
+        let slots = SlotArray<T>(count: count)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            for i in stride(from: w, to: count, by: workers) { slots.set(i, body(i)) }
+        }
+        return slots.values
+    }
+}
+
+/// Write-once result slots filled from several threads (each index by one thread).
+final class SlotArray<T>: @unchecked Sendable {
+    private var storage: [T?]
+    private let lock = NSLock()
+    init(count: Int) { storage = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ value: T) { lock.lock(); storage[i] = value; lock.unlock() }
+    var values: [T] { storage.map { $0! } }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import GeometryKit
+import Workflow
+
+/// Writes `report.html` into the run's directory after every run (see
+/// `RunReport`) and returns its path and the analysis summary for the terminal.
+///
+/// It finds what to show by stage kind, so any workflow gets a report:
+/// augmentation figures from `augment` stages, the training curve from
+/// `deepssm-train`, the distance table and heat maps from `deepssm-analyze`,
+/// and the PNGs of any other stage under "Other figures". A PNG is recognised
+/// by its bytes, since cached objects carry no file extension.
+public struct RunReportFinisher: RunFinisher {
+    public init() {}
+
+    private static let analysisKind = "deepssm-analyze"
+
+    public func finish(run: RunRecord, artifacts: [ArtifactAddress: URL], runDirectory: URL) throws -> [String] {
+        let report = try Self.report(run: run, artifacts: artifacts)
+        try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
+        let url = runDirectory.appendingPathComponent("report.html")
+        let temporary = runDirectory.appendingPathComponent(".report-\(UUID().uuidString).html")
+        try Data(report.html().utf8).write(to: temporary)
+        // rename(2) replaces an older report atomically; a reader never sees half a page.
+        guard rename(temporary.path, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw StageFailure("cannot write the run report \(url.path): \(reason); check that the cache directory is writable")
+        }
+        var lines = ["report: \(url.path)"]
+        for stage in run.stages where stage.kind == Self.analysisKind {
+            if let summary = artifacts[ArtifactAddress(stage: stage.stage, output: "summary")],
+               let (_, sentence) = try? DistanceTable.read(summary: summary) {
+                lines.append("\(stage.stage): \(sentence)")
+            }
+        }
+        return lines
+    }
+
+    /// The report model of a run.
+    static func report(run: RunRecord, artifacts: [ArtifactAddress: URL]) throws -> RunReport {
+        let formatter = ISO8601DateFormatter()
+        var facts: [(String, String)] = [
+            ("run", run.id), ("workflow file", run.file), ("started", formatter.string(from: run.startedAt)),
+            ("duration", RunReport.duration(run.seconds)),
+            ("outcome", run.succeeded ? "succeeded (\(run.ranCount) ran, \(run.cachedCount) cached)"
+                : "failed (\(run.failedCount) stage(s) failed)"),
+        ]
+        if let profile = run.profile { facts.append(("profile", profile)) }
+        if !run.overrides.isEmpty { facts.append(("overrides", run.overrides.joined(separator: " "))) }
+
+        let parameters = run.params.mapValues { value in
+            value.flattened().filter { !$0.key.isEmpty }.mapValues(\.description)
+        }
+        let stages = run.stages.map {
+            RunReport.StageRow(stage: $0.stage, kind: $0.kind, outcome: $0.outcome.rawValue, reasons: $0.reasons,
+                               seconds: $0.seconds, metrics: $0.metrics, error: $0.error)
+        }
+        func outputs(of stage: StageRunSummary) -> [(String, URL)] {
+            artifacts.filter { $0.key.stage == stage.stage }.sorted { $0.key.output < $1.key.output }
+                .map { ($0.key.output, $0.value) }
+        }
+        func figures(_ stages: [StageRunSummary]) -> [(caption: String, png: Data)] {
+            stages.flatMap { stage in outputs(of: stage).flatMap { pngs(in: $1, caption: "\(stage.stage).\($0)") } }
+        }
+        func missing(_ what: String, kind: String, _ matching: [StageRunSummary]) -> RunReport.Block {
+            if matching.isEmpty { return .paragraph("This workflow has no \(kind) stage, so there is no \(what).") }
+            let states = matching.map { "\($0.stage): \($0.outcome.rawValue)" }.joined(separator: ", ")
+            return .paragraph("No \(what) in this run (\(states)).")
+        }
+
+        let augment = run.stages.filter { $0.kind.contains("augment") }
+        let train = run.stages.filter { $0.kind == "deepssm-train" }
+        let analyze = run.stages.filter { $0.kind == Self.analysisKind }
+
+        let augmentFigures = figures(augment)
+        let trainFigures = figures(train)
+        var distanceBlocks: [RunReport.Block] = []
+        var heatMaps: [(caption: String, png: Data)] = []
+        for stage in analyze {
+            if let summary = artifacts[ArtifactAddress(stage: stage.stage, output: "summary")] {
+                let (table, sentence) = try DistanceTable.read(summary: summary)
+                let readable = table.readableRows
+                distanceBlocks.append(.paragraph(sentence.prefix(1).uppercased() + sentence.dropFirst()))
+                distanceBlocks.append(.table(header: readable.header, rows: readable.rows,
+                                             caption: "\(stage.stage): distances to the original surface in mm; "
+                                                 + "baseline: the mean shape in the subject's frame"))
+            }
+            if let maps = artifacts[ArtifactAddress(stage: stage.stage, output: "heatmaps")] {
+                heatMaps += pngs(in: maps, caption: "")
+            }
+        }
+        let shown = Set((augment + train + analyze).map(\.stage))
+        let otherFigures = figures(run.stages.filter { !shown.contains($0.stage) })
+
+        var sections = [
+            RunReport.Section(anchor: "augmentation", title: "Augmentation",
+                              blocks: augmentFigures.isEmpty ? [missing("augmentation plot", kind: "augmentation", augment)]
+                                  : [.gallery(columns: 1, figures: augmentFigures)]),
+            RunReport.Section(anchor: "training", title: "Training curve",
+                              blocks: trainFigures.isEmpty ? [missing("training curve", kind: "deepssm-train", train)]
+                                  : [.gallery(columns: 1, figures: trainFigures)]),
+            RunReport.Section(anchor: "distances", title: "Surface distances",
+                              blocks: distanceBlocks.isEmpty ? [missing("distance table", kind: Self.analysisKind, analyze)]
+                                  : distanceBlocks),
+            RunReport.Section(anchor: "heatmaps", title: "Heat maps",
+                              blocks: heatMaps.isEmpty ? [missing("heat map", kind: Self.analysisKind, analyze)]
+                                  : [.paragraph("Each surface is coloured by its distance to the other one, in mm, "
+                                      + "on one colour scale for all subjects."),
+                                     .gallery(columns: 2, figures: heatMaps)]),
+        ]
+        if !otherFigures.isEmpty {
+            sections.append(RunReport.Section(anchor: "other", title: "Other figures",
+                                              blocks: [.gallery(columns: 2, figures: otherFigures)]))
+        }
+        return RunReport(workflow: run.workflow, facts: facts, parameters: parameters, stages: stages,
+                         sections: sections)
+    }
+}
+
+/// Every PNG at `url` (a file, or the regular files under a directory in path
+/// order), captioned `caption` for a single file, else by file name.
+func pngs(in url: URL, caption: String) -> [(caption: String, png: Data)] {
+    func png(_ file: URL) -> Data? {
+        guard let data = try? Data(contentsOf: file), data.starts(with: [0x89, 0x50, 0x4E, 0x47]) else { return nil }
+        return data
+    }
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return [] }
+    if !isDirectory.boolValue { return png(url).map { [(caption, $0)] } ?? [] }
+    let files = (FileManager.default.enumerator(atPath: url.path)?.allObjects as? [String] ?? []).sorted()
+    return files.compactMap { file in
+        let path = url.appendingPathComponent(file)
+        var nested: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path.path, isDirectory: &nested), !nested.boolValue,
+              let data = png(path) else { return nil }
+        let name = (file as NSString).deletingPathExtension
+        return (caption.isEmpty ? name : "\(caption): \(name)", data)
+    }
+}

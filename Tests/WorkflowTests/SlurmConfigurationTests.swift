@@ -1,0 +1,81 @@
+import XCTest
+@testable import Workflow
+
+final class SlurmConfigurationTests: XCTestCase {
+    private func parse(_ yaml: String) throws -> SlurmConfiguration {
+        try SlurmConfiguration.parse(yaml: yaml, file: "wf.yaml")
+    }
+
+    private func issues(_ yaml: String) -> [String] {
+        do {
+            _ = try parse(yaml)
+            return []
+        } catch let error as SpecError {
+            return error.issues.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    func test_parse_withoutExecutor_isLocalWithNoResources() throws {
+        XCTAssertEqual(try parse("workflow: w\nstages: {a: {uses: shell}}\n"), SlurmConfiguration())
+    }
+
+    func test_parse_shortForm() throws {
+        XCTAssertEqual(try parse("workflow: w\nexecutor: slurm\nstages: {}\n").executor, "slurm")
+    }
+
+    func test_parse_longFormAndStageResources_mergeStageOverDefaults() throws {
+        let config = try parse("""
+            workflow: w
+            executor:
+              kind: slurm
+              setup: ["module load swift/6.3"]
+              resources: {cpus: 2, mem: 8G, time: "2:00:00", sbatch: [--account=lab]}
+            stages:
+              train:
+                uses: deepssm-train
+                resources: {gpus: 1, partition: gpu, time: "12:00:00"}
+              split:
+                uses: split
+            """)
+        XCTAssertEqual(config.setup, ["module load swift/6.3"])
+        XCTAssertEqual(config.resources(for: "train"),
+                       SlurmResources(cpus: 2, mem: "8G", gpus: "1", time: "12:00:00", partition: "gpu",
+                                      sbatch: ["--account=lab"]))
+        XCTAssertEqual(config.resources(for: "split"), config.defaults)
+    }
+
+    func test_parse_reportsEveryProblemWithItsPosition() {
+        XCTAssertEqual(issues("""
+            workflow: w
+            executor:
+              kind: slrum
+              resorces: {cpus: 2}
+            stages:
+              train:
+                uses: deepssm-train
+                resources: {cpu: 4}
+              test:
+                uses: shell
+                resources: {mem: lots}
+            """), [
+            "wf.yaml:4:3: error: unknown key 'resorces' in 'executor'; did you mean 'resources'? (allowed: kind, setup, resources)",
+            "wf.yaml:3:9: error: unknown executor 'slrum'; did you mean 'slurm'? (known: local, slurm)",
+            "wf.yaml:8:17: error: unknown key 'cpu' in 'resources' of stage 'train'; did you mean 'cpus'? (allowed: cpus, mem, gpus, time, partition, sbatch)",
+            "wf.yaml:11:16: error: 'resources' of stage 'test': resources.mem 'lots' is not a Slurm memory size; write e.g. 500M or 16G",
+        ])
+    }
+
+    func test_workflowSpec_acceptsExecutorAndResourcesKeys() throws {
+        let engine = try Fixture.engine(Fixture.temporaryDirectory().appendingPathComponent("cache"))
+        defer { Fixture.remove(engine.store.root.deletingLastPathComponent()) }
+        let workflow = try engine.load(yaml: """
+            workflow: w
+            executor: {kind: slurm, resources: {cpus: 1}}
+            stages:
+              a: {uses: emit, params: {value: 1}, resources: {mem: 1G}}
+            """)
+        XCTAssertEqual(workflow.graph.ids, ["a"])
+    }
+}

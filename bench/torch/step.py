@@ -1,0 +1,29 @@
+"""Seconds per DeepSSM training step (forward, MSE, backward, Adam) in PyTorch.
+
+usage: step.py DEPTH HEIGHT WIDTH BATCH STEPS THREADS
+Prints one line per timed step: `python <seconds>`.
+"""
+import sys
+import time
+
+import torch
+
+from deepssm import DeepSSMNet
+
+depth, height, width, batch, steps, threads = map(int, sys.argv[1:7])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+net = DeepSSMNet(depth, height, width, 6)
+adam = torch.optim.Adam(net.parameters(), lr=1e-4)
+images = torch.randn(batch, 1, depth, height, width)
+targets = torch.randn(batch, 6)
+net.train()
+for step in range(steps + 1):
+    start = time.perf_counter()
+    adam.zero_grad()
+    loss = torch.nn.functional.mse_loss(net(images), targets)
+    loss.backward()
+    adam.step()
+    loss.item()
+    if step > 0:  # the first step warms up allocators and kernels
+        print(f"python {time.perf_counter() - start:.4f}", flush=True)

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Integration test against a real one-node Slurm (scripts/slurm-cluster.sh):
+# brings the cluster up, runs the Slurm unit tests against it, then runs
+# workflows through `ssmflow run --executor slurm` and checks that
+#   - the artifacts have the same digests as a local run,
+#   - a second submission runs nothing,
+#   - a killed array task fails the run, and the next submission resubmits
+#     that task alone (finished shards are not redone),
+# and brings the cluster down. Prints "skipped: REASON" and exits 0 when the
+# daemons cannot run here (not root, Slurm not installed, daemons refuse).
+#
+# Environment: SSMFLOW (the binary; default .build/debug/ssmflow, built when
+# missing), SSMFLOW_SLURM_PORT (default 6827), SSMFLOW_SLURM_FEMUR=0 to leave
+# out the femur workflow.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "test-slurm: $*"; }
+skip() { say "skipped: $*"; exit 0; }
+fail() { say "FAILED: $*"; exit 1; }
+
+[[ $(id -u) == 0 ]] || skip "the Slurm daemons must run as root (uid $(id -u))"
+for tool in munged slurmctld slurmd sbatch squeue scancel; do
+  command -v "$tool" >/dev/null || skip "'$tool' is not installed (scripts/setup.sh --test installs slurm-wlm and munge)"
+done
+
+ssmflow=${SSMFLOW:-.build/debug/ssmflow}
+if [[ ! -x $ssmflow ]]; then
+  say "building ssmflow"
+  swift build --product ssmflow >/dev/null
+fi
+ssmflow=$(realpath "$ssmflow")
+
+work=$(mktemp -d /tmp/ssmflow-test-slurm.XXXXXX)
+export SSMFLOW_SLURM_DIR=$work/cluster
+export SSMFLOW_SLURM_PORT=${SSMFLOW_SLURM_PORT:-6827}
+cleanup() {
+  scripts/slurm-cluster.sh down >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+set +e
+up=$(scripts/slurm-cluster.sh up 2>&1)
+status=$?
+set -e
+if ((status == 3)); then skip "${up##*slurm-cluster: }"; fi
+if ((status != 0)); then
+  echo "$up" >&2
+  skip "the Slurm daemons did not start here (output above)"
+fi
+eval "$(scripts/slurm-cluster.sh env)"
+say "cluster up ($SLURM_CONF)"
+
+# 1. The client, submission and monitor against the cluster.
+if [[ -d .build/debug ]] && ls .build/debug/*.xctest >/dev/null 2>&1; then
+  swift test --skip-build --filter SlurmClusterTests >"$work/unit.out" 2>&1 ||
+    { cat "$work/unit.out"; fail "SlurmClusterTests"; }
+  say "SlurmClusterTests: $(grep -E "Executed [0-9]+ tests" "$work/unit.out" | tail -n 1 | sed 's/^[[:space:]]*//')"
+fi
+
+# Key and output digests of every stage, from `ssmflow plan --json` (a stage
+# key covers its input digests, so equal keys mean equal upstream artifacts).
+keys() { "$ssmflow" plan "$@" --json | python3 -c '
+import json, sys
+for s in json.load(sys.stdin): print(s["stage"], s["action"], s.get("key"))'; }
+
+# "stage output digest" for the last committed key of every stage in a cache.
+digests() { python3 - "$1" <<'EOF'
+import glob, json, os, sys
+cache = sys.argv[1]
+for ref in sorted(glob.glob(os.path.join(cache, "refs", "*", "*.json"))):
+    key = json.load(open(ref))["key"]
+    record = json.load(open(os.path.join(cache, "records", key[:2], key + ".json")))
+    for name, artifact in sorted(record["outputs"].items()):
+        print(record["stage"], name, artifact["digest"]["hex"])
+EOF
+}
+
+# run WORKFLOW CACHE [ARGS...]: a Slurm run, its output kept in $work/last.out.
+run_slurm() {
+  local workflow=$1 cache=$2; shift 2
+  "$ssmflow" run "$workflow" --cache-dir "$cache" --executor slurm --poll 0.5 "$@" >"$work/last.out" 2>&1
+}
+
+# check_same WORKFLOW LABEL ARGS...: local and Slurm runs give the same keys
+# and the same bytes for every output, and a second submission runs nothing.
+check_same() {
+  local workflow=$1 label=$2; shift 2
+  local local_cache=$work/$label-local slurm_cache=$work/$label-slurm
+  "$ssmflow" run "$workflow" --cache-dir "$local_cache" "$@" >"$work/local.out" 2>&1 ||
+    { cat "$work/local.out"; fail "$label: the local run failed"; }
+  run_slurm "$workflow" "$slurm_cache" "$@" || { cat "$work/last.out"; fail "$label: the Slurm run failed"; }
+  grep -q "submitted" "$work/last.out" || { cat "$work/last.out"; fail "$label: the Slurm run submitted no job"; }
+  diff <(keys "$workflow" --cache-dir "$local_cache" "$@") <(keys "$workflow" --cache-dir "$slurm_cache" "$@") ||
+    fail "$label: stage keys differ between the local and the Slurm cache"
+  diff <(digests "$local_cache") <(digests "$slurm_cache") ||
+    fail "$label: output digests differ between the local and the Slurm run"
+  run_slurm "$workflow" "$slurm_cache" "$@" || { cat "$work/last.out"; fail "$label: the second Slurm run failed"; }
+  grep -q "submitted" "$work/last.out" && { cat "$work/last.out"; fail "$label: the second submission submitted jobs"; }
+  grep -q ": 0 ran," "$work/last.out" || { cat "$work/last.out"; fail "$label: the second submission ran stages"; }
+  say "$label: same keys and outputs as a local run; a second submission ran nothing"
+}
+
+# 2. Same artifacts as a local run; a second submission runs nothing.
+fixture=Tests/Fixtures/slurm-shards.yaml
+check_same "$fixture" shards
+
+# 3. A killed array task: hold shard 2, cancel that task, then resubmit.
+cache=$work/kill
+SSMFLOW_TEST_STALL_SHARD=2 run_slurm "$fixture" "$cache" &
+runner=$!
+shards=""
+for _ in $(seq 120); do
+  shards=$(ls -d "$cache"/slurm/shards/*/ 2>/dev/null | head -n 1 || true)
+  [[ -n $shards && $(ls "$shards" | wc -l) -ge 3 ]] && break
+  sleep 1
+done
+[[ -n $shards && -f $shards/0.done && -f $shards/1.done && -f $shards/3.done ]] ||
+  { kill "$runner" 2>/dev/null || true; fail "shards 0, 1 and 3 did not finish within 120 s"; }
+array=$(python3 -c 'import glob, json, sys; print(json.load(open(glob.glob(sys.argv[1] + "/slurm/jobs/*/jobs.json")[0]))["squares.shards"])' "$cache")
+scancel "${array}_2"
+if wait "$runner"; then cat "$work/last.out"; fail "the run succeeded although array task ${array}_2 was killed"; fi
+grep -q "shard 2 (Slurm array $array) ended CANCELLED" "$work/last.out" ||
+  { cat "$work/last.out"; fail "the failed run does not name the killed task"; }
+before=$(stat -c '%Y %n' "$shards"/0.done "$shards"/1.done "$shards"/3.done)
+run_slurm "$fixture" "$cache" || { cat "$work/last.out"; fail "the resubmission failed"; }
+latest=$(ls -td "$cache"/slurm/jobs/*/ | head -n 1)
+logs=$(cd "$latest" && ls squares.shards-*.log)
+[[ $logs == "squares.shards-"*"_2.log" && $(echo "$logs" | wc -l) == 1 ]] ||
+  fail "the resubmission ran array tasks '$logs' instead of task 2 alone"
+[[ $(stat -c '%Y %n' "$shards"/0.done "$shards"/1.done "$shards"/3.done) == "$before" ]] ||
+  fail "finished shards were redone"
+grep -q "numbers  *cached" "$work/last.out" || fail "the resubmission reran the cached stage 'numbers'"
+say "a killed array task failed the run and was resubmitted alone"
+
+# 4. The femur use case, tiny profile.
+femur=workflows/femur_deepssm.yaml
+if [[ ${SSMFLOW_SLURM_FEMUR:-1} != 0 && -f $femur ]] && grep -q "^ *tiny:" "$femur"; then
+  check_same "$femur" femur --profile tiny
+else
+  say "femur workflow: not run (no $femur with a tiny profile, or SSMFLOW_SLURM_FEMUR=0)"
+fi
+
+say "passed"
