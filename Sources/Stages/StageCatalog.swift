@@ -7,6 +7,7 @@ public enum StageCatalog {
         FemurCohort.self,
         ShapeWorksFemur.self,
         Split.self,
+        Augment.self,
         DeepSSMLoaders.self,
         DeepSSMAnalyze.self,
     ]
