@@ -14,6 +14,7 @@ public enum StageCatalog {
 
     /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
     public static let inspectors: [any ArtifactInspector] = [
+        CohortInspector(),
         HDF5Inspector(),
     ]
 }
