@@ -159,8 +159,10 @@ struct ExecStageCommand: AsyncParsableCommand {
         // The job's log is where a cluster user looks: print the stage's log lines
         // there, line by line, so they stay in order with the errors on stderr.
         setvbuf(stdout, nil, _IOLBF, 0)
+        let progress = SlurmNodeProgress.writer(store: engine.store)
         let observer: RunObserver = { event in
             if case let .log(_, line) = event { print(line) }
+            progress?(event)
         }
         do {
             if let shard {

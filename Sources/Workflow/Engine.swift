@@ -141,6 +141,7 @@ public final class Engine: Sendable {
         for (name, digest) in manifest.inputs { inputs[name] = store.objectURL(digest) }
         return StageJob(workflow: workflow.name, workflowDirectory: workflow.directory, stage: stage,
                         manifest: manifest, key: manifest.key, inputs: inputs, inputSources: stage.inputs,
-                        threads: max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs)))
+                        threads: SlurmNode.allocatedCPUs()
+                            ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs)))
     }
 }
