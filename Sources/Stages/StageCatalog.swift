@@ -7,11 +7,14 @@ public enum StageCatalog {
         FemurCohort.self,
         ShapeWorksFemur.self,
         Split.self,
+        Augment.self,
         DeepSSMLoaders.self,
+        DeepSSMAnalyze.self,
     ]
 
     /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
     public static let inspectors: [any ArtifactInspector] = [
+        CohortInspector(),
         HDF5Inspector(),
     ]
 }
