@@ -8,6 +8,8 @@ public enum StageCatalog {
         ShapeWorksFemur.self,
         Split.self,
         DeepSSMLoaders.self,
+        DeepSSMTrain.self,
+        DeepSSMPredict.self,
     ]
 
     /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
