@@ -7,13 +7,16 @@ public enum StageCatalog {
         FemurCohort.self,
         ShapeWorksFemur.self,
         Split.self,
+        Augment.self,
         DeepSSMLoaders.self,
         DeepSSMTrain.self,
         DeepSSMPredict.self,
+        DeepSSMAnalyze.self,
     ]
 
     /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
     public static let inspectors: [any ArtifactInspector] = [
+        CohortInspector(),
         HDF5Inspector(),
     ]
 }
