@@ -280,11 +280,11 @@ int32_t ctorch_get_num_threads(void) {
     try { return at::get_num_threads(); } catch (const std::exception &) { return 1; } catch (...) { return 1; }
 }
 
-ctorch_status ctorch_set_deterministic(int32_t enabled, char **error) {
+ctorch_status ctorch_set_deterministic(int32_t enabled, int32_t warn_only, char **error) {
     return guarded(error, [&] {
         // cuBLAS needs a fixed workspace for reproducible results; harmless on CPU.
         if (enabled) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
-        at::globalContext().setDeterministicAlgorithms(enabled != 0, false);
+        at::globalContext().setDeterministicAlgorithms(enabled != 0, warn_only != 0);
         at::globalContext().setDeterministicCuDNN(enabled != 0);
         at::globalContext().setBenchmarkCuDNN(false);
         return CTORCH_OK;

@@ -115,7 +115,8 @@ extern "C" cvtk_status cvtk_render_heatmap(const cvtk_mesh *mesh, const char *ar
     normals->SetInputData(poly);
     normals->SplittingOff();
     normals->ConsistencyOn();
-    normals->AutoOrientNormalsOn();
+    // Two-sided lighting shades inward-facing normals too, so the costly
+    // auto-orientation pass is not needed.
     normals->Update();
 
     auto lut = vtkSmartPointer<vtkLookupTable>::New();

@@ -100,7 +100,9 @@ public final class SampleStackWriter: @unchecked Sendable {
                 }
             }
             isFinished = true
-            arrays = [:]
+            // Close in name order: dictionary order changes from process to
+            // process, and the close order decides where HDF5 places metadata.
+            for name in arrays.keys.sorted() { arrays.removeValue(forKey: name) }
             file.close()
         }
     }

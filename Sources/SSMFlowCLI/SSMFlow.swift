@@ -55,11 +55,10 @@ public struct SSMFlow: AsyncParsableCommand {
         } catch let error as CacheError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(2)
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
         } catch {
-            let code = exitCode(for: error)
-            if code == .success || code.rawValue == 1 {
-                exit(withError: error)
-            }
+            if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
             // Argument errors: argument-parser's message and usage, exit status 2.
             FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
             Foundation.exit(2)

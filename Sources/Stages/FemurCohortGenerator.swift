@@ -101,10 +101,10 @@ public struct FemurCohortGenerator: Sendable {
     }
 
     /// A dense mesh of the mean shape in the world frame whose surface passes
-    /// through the mean particles: the template's surface, moved by the similarity
-    /// that best takes the template particles to the mean particles, then by the
-    /// particles' remaining offsets, interpolated with Gaussian weights (width 1.5
-    /// particle spacings) so each vertex follows the particles around it.
+    /// through the mean particles: the template's surface warped by the
+    /// thin-plate spline that takes the template particles to the mean particles
+    /// (it interpolates them exactly, and the template particles lie on the
+    /// template's surface).
     public func meanMesh() throws -> Mesh {
         let box = CohortGrid.box(of: template, pose: .identity)
         let grid = CohortGrid(covering: box.min, box.max, margin: 2 * params.voxel_size, voxelSize: params.voxel_size)
@@ -113,33 +113,12 @@ public struct FemurCohortGenerator: Sendable {
             image: ImageVolume(dims: grid.dims, spacing: grid.spacing, origin: grid.origin, fill: 0),
             segmentation: field.segmentation,
             distance: ImageVolume(dims: grid.dims, spacing: grid.spacing, origin: grid.origin, voxels: field.distance)))
-        let mean = meanParticles.points
-        let similarity = SimilarityTransform.umeyama(from: templateParticles, to: mean)
-        let anchors = templateParticles.map(similarity.apply)
-        let offsets = zip(mean, anchors).map { $0 - $1 }
-        var spacing = 0.0
-        for (j, p) in anchors.enumerated() {
-            var nearest = Double.infinity
-            for (k, q) in anchors.enumerated() where k != j { nearest = min(nearest, ((p - q) * (p - q)).sum()) }
-            spacing += nearest.squareRoot()
+        let warp: ThinPlateSpline
+        do { warp = try ThinPlateSpline(from: templateParticles, to: meanParticles.points) } catch {
+            throw StageFailure("cannot map the template to the mean shape: \(error)")
         }
-        let width = 1.5 * spacing / Double(max(anchors.count, 1))
-        let scale = -0.5 / (width * width)
         let points = mesh.points
-        mesh.points = Self.parallelMap(count: points.count, threads: 2) { v in
-            let w = similarity.apply(points[v])
-            var nearest = Double.infinity
-            var d2 = [Double](repeating: 0, count: anchors.count)
-            for (j, a) in anchors.enumerated() { d2[j] = ((w - a) * (w - a)).sum(); nearest = min(nearest, d2[j]) }
-            // Weights relative to the nearest particle: never all zero far from the particles.
-            var sum = SIMD3<Double>.zero, total = 0.0
-            for j in 0..<anchors.count {
-                let weight = exp((d2[j] - nearest) * scale)
-                if weight < 1e-12 { continue }
-                sum += weight * offsets[j]; total += weight
-            }
-            return w + sum / total
-        }
+        mesh.points = Self.parallelMap(count: points.count, threads: 2) { warp(points[$0]) }
         return mesh
     }
 

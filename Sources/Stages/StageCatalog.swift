@@ -9,10 +9,12 @@ public enum StageCatalog {
         Split.self,
         Augment.self,
         DeepSSMLoaders.self,
+        DeepSSMAnalyze.self,
     ]
 
     /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
     public static let inspectors: [any ArtifactInspector] = [
+        CohortInspector(),
         HDF5Inspector(),
     ]
 }

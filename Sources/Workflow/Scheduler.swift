@@ -116,7 +116,7 @@ actor Scheduler {
                     return (summary(.cached, ["committed by another run"], key: record.key, metrics: record.metrics), record.outputs)
                 }
             }
-            let job = try engine.makeJob(workflow, stage: stage, manifest: manifest)
+            let job = try engine.makeJob(workflow, stage: stage, manifest: manifest, jobs: options.jobs)
             let record = try await engine.executor.execute(job, store: store, observer: observer)
             try store.setLastKey(record.key, workflow: workflow.name, stage: stage.id)
             return (summary(.ran, assessment.reasons, key: record.key, metrics: record.metrics), record.outputs)

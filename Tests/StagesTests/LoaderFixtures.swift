@@ -77,11 +77,18 @@ struct LoaderFixture {
             try subjects.put("particles_world", sample: i, Self.particles(i))
         }
         try subjects.finish()
+        let cohort: [String: Any] = [
+            "ids": heldIDs, "dims": Self.grid.dims, "spacing": Self.grid.spacing, "origin": Self.grid.origin,
+            "num_particles": Self.numParticles, "source": "loaders test fixture", "intensity_range": [-200, 300],
+        ]
+        try JSONSerialization.data(withJSONObject: cohort, options: [.sortedKeys])
+            .write(to: root.appendingPathComponent("test/cohort.json"))
 
         let pcaFile = try HDF5File(creating: root.appendingPathComponent("pca.h5"))
         try pcaFile.write(Self.pcaMean, to: "mean")
         try pcaFile.write(Self.pcaModes, to: "modes", shape: [3 * Self.numParticles, 4])
         try pcaFile.write([Double](arrayLiteral: 4, 3, 2, 1), to: "eigenvalues")
+        try pcaFile.write([Double](repeating: 0, count: 4 * Self.numModes), to: "scores", shape: [4, Self.numModes])
         try pcaFile.setAttribute("num_modes", .int(Int64(Self.numModes)))
         pcaFile.close()
     }

@@ -24,7 +24,7 @@ final class ValidationTests: XCTestCase {
         stages:
           a: {uses: emit}
         profile: {}
-        """), ["wf.yaml:4:1: error: unknown top-level key 'profile'; did you mean 'profiles'? (allowed: workflow, params, stages, profiles, cache)"])
+        """), ["wf.yaml:4:1: error: unknown top-level key 'profile'; did you mean 'profiles'? (allowed: workflow, params, stages, profiles, cache, executor)"])
     }
 
     func test_unknownStageKey_suggestsInputs() {
@@ -36,14 +36,14 @@ final class ValidationTests: XCTestCase {
             uses: parity
             input: {x: a.out}
         """), [
-            "wf.yaml:6:5: error: unknown key 'input' in stage 'b'; did you mean 'inputs'? (allowed: uses, params, inputs)",
+            "wf.yaml:6:5: error: unknown key 'input' in stage 'b'; did you mean 'inputs'? (allowed: uses, params, inputs, resources)",
             "wf.yaml:4:3: error: stage 'b' (kind 'parity') needs input 'x'; connect it under 'inputs:' as 'x: STAGE.OUTPUT'",
         ])
     }
 
     func test_unknownStageKind_listsTheKnownOnes() {
         XCTAssertEqual(issues("workflow: w\nstages:\n  a: {uses: emitt}\n"),
-                       ["wf.yaml:3:13: error: unknown stage kind 'emitt' in stage 'a'; did you mean 'emit'?; known kinds: add, emit, hang, noop, parity, samples, shell"])
+                       ["wf.yaml:3:13: error: unknown stage kind 'emitt' in stage 'a'; did you mean 'emit'?; known kinds: add, emit, hang, noop, parity, samples, scatter, shell"])
     }
 
     func test_inputNamingNoStage_isReported() {
