@@ -91,6 +91,9 @@ let package = Package(
         .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",
                           exclude: ["run.sh"]),
 
+        .executableTarget(name: "loaders-bench", dependencies: ["Stages", "HDF5Kit", "GeometryKit", "Workflow"],
+                          path: "bench/loaders", exclude: ["run.sh"]),
+
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),

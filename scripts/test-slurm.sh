@@ -9,9 +9,10 @@
 # and brings the cluster down. Prints "skipped: REASON" and exits 0 when the
 # daemons cannot run here (not root, Slurm not installed, daemons refuse).
 #
-# Environment: SSMFLOW (the binary; default .build/debug/ssmflow, built when
-# missing), SSMFLOW_SLURM_PORT (default 6827), SSMFLOW_SLURM_FEMUR=0 to leave
-# out the femur workflow.
+# Environment: SSMFLOW_ENGINE and SSMFLOW (the binaries; default
+# .build/debug/ssmflow-engine, built when missing, and .build/debug/ssmflow),
+# SSMFLOW_SLURM_PORT (default 6827), SSMFLOW_SLURM_FEMUR=0 to leave out the
+# femur workflow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,12 +25,16 @@ for tool in munged slurmctld slurmd sbatch squeue scancel; do
   command -v "$tool" >/dev/null || skip "'$tool' is not installed (scripts/setup.sh --test installs slurm-wlm and munge)"
 done
 
-ssmflow=${SSMFLOW:-.build/debug/ssmflow}
-if [[ ! -x $ssmflow ]]; then
-  say "building ssmflow"
-  swift build --product ssmflow >/dev/null
+# The fixture needs only the engine's kinds: `ssmflow-engine` starts without
+# loading libtorch and VTK. The femur workflow needs the full `ssmflow`.
+engine_bin=${SSMFLOW_ENGINE:-.build/debug/ssmflow-engine}
+full_bin=${SSMFLOW:-.build/debug/ssmflow}
+if [[ ! -x $engine_bin ]]; then
+  say "building ssmflow-engine"
+  swift build --product ssmflow-engine >/dev/null
 fi
-ssmflow=$(realpath "$ssmflow")
+engine_bin=$(realpath "$engine_bin")
+ssmflow=$engine_bin
 
 work=$(mktemp -d /tmp/ssmflow-test-slurm.XXXXXX)
 export SSMFLOW_SLURM_DIR=$work/cluster
@@ -54,7 +59,7 @@ say "cluster up ($SLURM_CONF)"
 
 # 1. The client, submission and monitor against the cluster.
 if [[ -d .build/debug ]] && ls .build/debug/*.xctest >/dev/null 2>&1; then
-  swift test --skip-build --filter SlurmClusterTests >"$work/unit.out" 2>&1 ||
+  SSMFLOW_TEST_SLURM=1 swift test --skip-build --filter SlurmClusterTests >"$work/unit.out" 2>&1 ||
     { cat "$work/unit.out"; fail "SlurmClusterTests"; }
   say "SlurmClusterTests: $(grep -E "Executed [0-9]+ tests" "$work/unit.out" | tail -n 1 | sed 's/^[[:space:]]*//')"
 fi
@@ -136,10 +141,11 @@ say "a killed array task failed the run and was resubmitted alone"
 
 # 4. The femur use case, tiny profile.
 femur=workflows/femur_deepssm.yaml
-if [[ ${SSMFLOW_SLURM_FEMUR:-1} != 0 && -f $femur ]] && grep -q "^ *tiny:" "$femur"; then
+if [[ ${SSMFLOW_SLURM_FEMUR:-1} != 0 && -f $femur && -x $full_bin ]] && grep -q "^ *tiny:" "$femur"; then
+  ssmflow=$(realpath "$full_bin")
   check_same "$femur" femur --profile tiny
 else
-  say "femur workflow: not run (no $femur with a tiny profile, or SSMFLOW_SLURM_FEMUR=0)"
+  say "femur workflow: not run (no $femur with a tiny profile, no $full_bin, or SSMFLOW_SLURM_FEMUR=0)"
 fi
 
 say "passed"

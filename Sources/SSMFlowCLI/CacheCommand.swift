@@ -7,6 +7,16 @@ struct CacheCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "List, inspect, export, verify and garbage-collect the stage cache.",
+        discussion: """
+        The cache is --cache-dir, else $SSMFLOW_CACHE, else ./cache.
+
+        Examples:
+          ssmflow cache ls
+          ssmflow cache show train
+          ssmflow cache export predict.particles out/
+          ssmflow cache verify
+          ssmflow cache gc --keep-last 3 --dry-run
+        """,
         subcommands: [List.self, Show.self, Export.self, Verify.self, GC.self]
     )
 
@@ -30,14 +40,21 @@ struct CacheCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show", abstract: "Show a record's manifest and outputs, with a typed summary of each.",
-            discussion: "Examples:\n  ssmflow cache show train\n  ssmflow cache show femur/train\n  ssmflow cache show 3fa9c2")
+            discussion: "Examples:\n  ssmflow cache show train\n  ssmflow cache show femur/train\n  ssmflow cache show 3fa9c2   # a record key or an object digest prefix")
         @OptionGroup var cache: CacheOptions
-        @Argument(help: "A stage id (its latest result), WORKFLOW/STAGE, or a key prefix.")
+        @Argument(help: "A stage id (its latest result), WORKFLOW/STAGE, a record key prefix or an object digest prefix.")
         var reference: String
 
         func run() throws {
             let store = try cache.store()
-            let record = try CacheMaintenance(store: store).findRecord(reference)
+            let record: StageRecord
+            do { record = try CacheMaintenance(store: store).findRecord(reference) } catch {
+                // Not a stage or a record: perhaps an object digest.
+                guard let object = CacheCommand.objectMatching(reference, in: store) else { throw error }
+                print("object \(object.lastPathComponent)  \(object.path)")
+                for line in CacheCommand.summary(of: object) { print("  \(line)") }
+                return
+            }
             print("record \(record.key)")
             print("stage \(record.workflow)/\(record.stage), kind \(record.manifest.kind) version \(record.manifest.kindVersion), schema \(record.manifest.schema)")
             print("ran \(ISO8601DateFormatter().string(from: record.startedAt)) on \(record.host) (pid \(record.pid)) in \(formatSeconds(record.seconds))")
@@ -55,27 +72,37 @@ struct CacheCommand: ParsableCommand {
                 for (name, value) in record.metrics.sorted(by: { $0.key < $1.key }) { print("  \(name) = \(value)") }
             }
             print("outputs:")
-            let inspectors = makeRegistry().inspectors + [PlainArtifactInspector()]
             for (name, artifact) in record.outputs.sorted(by: { $0.key < $1.key }) {
                 let url = store.objectURL(artifact.digest.hex)
                 print("  \(name)  \(artifact.digest.hex.prefix(16))  \(formatBytes(artifact.digest.size))  \(url.path)")
-                for inspector in inspectors {
-                    do {
-                        if let lines = try inspector.summary(of: url) {
-                            for line in lines { print("    \(line)") }
-                            break
-                        }
-                    } catch {
-                        print("    (cannot summarise: \(error))")
-                        break
-                    }
-                }
+                for line in CacheCommand.summary(of: url) { print("    \(line)") }
             }
             if !record.log.isEmpty {
                 print("log (last 20 lines):")
                 for line in record.log.suffix(20) { print("  \(line)") }
             }
         }
+    }
+
+    /// The first inspector's summary that understands `url`; the plain one last.
+    static func summary(of url: URL) -> [String] {
+        for inspector in makeRegistry().inspectors + [PlainArtifactInspector()] {
+            do {
+                if let lines = try inspector.summary(of: url) { return lines }
+            } catch {
+                return ["(cannot summarise: \(error))"]
+            }
+        }
+        return []
+    }
+
+    /// The object whose digest starts with `prefix` (at least 6 hex digits), if exactly one does.
+    static func objectMatching(_ prefix: String, in store: CacheStore) -> URL? {
+        let prefix = prefix.lowercased()
+        guard prefix.count >= 6, prefix.allSatisfy(\.isHexDigit) else { return nil }
+        let shard = store.objectURL(prefix).deletingLastPathComponent()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: shard.path)) ?? []).filter { $0.hasPrefix(prefix) }
+        return names.count == 1 ? shard.appendingPathComponent(names[0]) : nil
     }
 
     struct Export: ParsableCommand {

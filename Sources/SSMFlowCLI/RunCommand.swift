@@ -58,7 +58,8 @@ struct RunCommand: AsyncParsableCommand {
 /// The final table of a run: stage, outcome, why, time.
 func summaryTable(_ record: RunRecord) -> String {
     table(["stage", "outcome", "why", "time"], record.stages.map { stage in
-        let why = stage.outcome == .failed ? (stage.error ?? "") : stage.reasons.joined(separator: "; ")
+        // The table keeps one line per stage; the full error follows it.
+        let why = stage.outcome == .failed ? String((stage.error ?? "").prefix { $0 != "\n" }) : stage.reasons.joined(separator: "; ")
         return [stage.stage, stage.outcome.rawValue, why, stage.outcome == .ran || stage.outcome == .failed ? formatSeconds(stage.seconds) : "-"]
     })
 }
@@ -133,6 +134,7 @@ struct ExecStageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec-stage",
         abstract: "Run one stage whose inputs are cached and commit it (used by cluster executors).",
+        discussion: "Example:\n  ssmflow exec-stage workflows/femur_deepssm.yaml --stage train --key 3fa9c2...",
         shouldDisplay: false
     )
 
@@ -158,8 +160,10 @@ struct ExecStageCommand: AsyncParsableCommand {
         // The job's log is where a cluster user looks: print the stage's log lines
         // there, line by line, so they stay in order with the errors on stderr.
         setvbuf(stdout, nil, _IOLBF, 0)
+        let progress = SlurmNodeProgress.writer(store: engine.store)
         let observer: RunObserver = { event in
             if case let .log(_, line) = event { print(line) }
+            progress?(event)
         }
         do {
             if let shard {

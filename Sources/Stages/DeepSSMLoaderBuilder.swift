@@ -3,15 +3,6 @@ import GeometryKit
 import HDF5Kit
 import Workflow
 
-/// What the loaders read from a set of samples: the training pool or the held-out cohort.
-protocol LoaderSampleSource: Sendable {
-    var count: Int { get }
-    func id(_ index: Int) throws -> String
-    func image(_ index: Int) throws -> ImageVolume
-    /// Raw world PCA scores (K values), or nil where the truth is unknown.
-    func scores(_ index: Int) throws -> [Double]?
-}
-
 /// Builds the loaders artifact: downsampled, intensity-normalised images and
 /// whitened PCA targets, split 80/20 into `train.h5` / `val.h5`, plus `test.h5`
 /// and `normalization.json`. Images stream through one at a time (per thread);
@@ -23,7 +14,7 @@ struct DeepSSMLoaderBuilder {
     var batchSize = 8
     var threads = 1
     var progress: @Sendable (Int, Int, String) -> Void = { _, _, _ in }
-    var checkCancellation: () throws -> Void = {}
+    var checkCancellation: @Sendable () throws -> Void = {}
 
     /// The split of pool positions: train and validation, each in ascending order.
     func split(poolCount: Int) throws -> (train: [Int], val: [Int]) {
@@ -68,7 +59,7 @@ struct DeepSSMLoaderBuilder {
         var scoreStatistics = [RunningStatistics](repeating: RunningStatistics(), count: numModes)
         var poolScores: [[Double]] = []
         for index in 0..<poolCount {
-            guard let scores = try pool.scores(index), scores.count == numModes, scores.allSatisfy(\.isFinite) else {
+            guard let scores = try pool.truthScores(index), scores.count == numModes, scores.allSatisfy(\.isFinite) else {
                 throw StageFailure("pool sample \(ids[index]) has no \(numModes) finite PCA scores; rerun 'augment'")
             }
             for k in 0..<numModes { scoreStatistics[k].add(scores[k]) }
@@ -120,7 +111,7 @@ struct DeepSSMLoaderBuilder {
     private func writeTest(_ test: some LoaderSampleSource, grid: SampleStack.Geometry, downGrid: SampleStack.Geometry,
                            numModes: Int, normalization: LoaderNormalization, into directory: URL) throws {
         let ids = try (0..<test.count).map { try test.id($0) }
-        let truth = try (0..<test.count).map { try test.scores($0) }
+        let truth = try (0..<test.count).map { try test.truthScores($0) }
         let withTargets = truth.contains { $0 != nil }
         let writer = try makeWriter(directory, "test", ids: ids, grid: downGrid, numModes: numModes, withTargets: withTargets)
         for index in 0..<test.count {
@@ -164,16 +155,18 @@ struct DeepSSMLoaderBuilder {
                                             _ body: @Sendable (Int) throws -> T) throws -> [T] {
         let results = ResultSlots<T>(count: count)
         let workers = max(1, min(threads, count))
-        let progress = self.progress
+        let progress = self.progress, checkCancellation = self.checkCancellation
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             for index in stride(from: worker, to: count, by: workers) {
                 if results.hasFailure { return }
-                let result = Result { try body(index) }
-                let done = results.set(index, result)
-                progress(done, count, message)
+                let result = Result { () throws -> T in
+                    try checkCancellation()
+                    return try body(index)
+                }
+                // Reported under the slots' lock, so the counts arrive in order.
+                results.set(index, result) { done in progress(done, count, message) }
             }
         }
-        try checkCancellation()
         return try results.values()
     }
 }
@@ -190,12 +183,12 @@ private final class ResultSlots<T>: @unchecked Sendable {
 
     var hasFailure: Bool { lock.withLock { failed } }
 
-    func set(_ index: Int, _ result: Result<T, Error>) -> Int {
+    func set(_ index: Int, _ result: Result<T, Error>, then report: (Int) -> Void) {
         lock.withLock {
             slots[index] = result
             done += 1
             if case .failure = result { failed = true }
-            return done
+            report(done)
         }
     }
 

@@ -52,9 +52,9 @@ public struct DeepSSMLoaders: Stage {
     public init() {}
 
     public func run(_ params: Params, context: StageContext) async throws {
-        let pool = try PoolSamples(directory: try context.input("pool"))
-        let pca = context.hasInput("pca") ? try context.input("pca") : nil
-        let test = try CohortSamples(directory: try context.input("test"), pca: pca)
+        let pool = try TrainingPool(directory: try context.input("pool"))
+        let pca = context.hasInput("pca") ? try PCAModel(contentsOf: try context.input("pca")) : nil
+        let test = try HeldOutSubjects(cohort: try Cohort(directory: try context.input("test")), pca: pca)
 
         let output = context.outputURL("loaders")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)

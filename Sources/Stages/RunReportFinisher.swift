@@ -13,8 +13,6 @@ import Workflow
 public struct RunReportFinisher: RunFinisher {
     public init() {}
 
-    private static let analysisKind = "deepssm-analyze"
-
     public func finish(run: RunRecord, artifacts: [ArtifactAddress: URL], runDirectory: URL) throws -> [String] {
         let report = try Self.report(run: run, artifacts: artifacts)
         try FileManager.default.createDirectory(at: runDirectory, withIntermediateDirectories: true)
@@ -28,7 +26,7 @@ public struct RunReportFinisher: RunFinisher {
             throw StageFailure("cannot write the run report \(url.path): \(reason); check that the cache directory is writable")
         }
         var lines = ["report: \(url.path)"]
-        for stage in run.stages where stage.kind == Self.analysisKind {
+        for stage in run.stages where stage.kind == DeepSSMAnalyze.kind {
             if let summary = artifacts[ArtifactAddress(stage: stage.stage, output: "summary")],
                let (_, sentence) = try? DistanceTable.read(summary: summary) {
                 lines.append("\(stage.stage): \(sentence)")
@@ -49,8 +47,12 @@ public struct RunReportFinisher: RunFinisher {
         if let profile = run.profile { facts.append(("profile", profile)) }
         if !run.overrides.isEmpty { facts.append(("overrides", run.overrides.joined(separator: " "))) }
 
+        // Strings without JSON quotes: the page is for reading, not parsing.
         let parameters = run.params.mapValues { value in
-            value.flattened().filter { !$0.key.isEmpty }.mapValues(\.description)
+            value.flattened().filter { !$0.key.isEmpty }.mapValues { leaf -> String in
+                if case .string(let text) = leaf { return text }
+                return leaf.description
+            }
         }
         let stages = run.stages.map {
             RunReport.StageRow(stage: $0.stage, kind: $0.kind, outcome: $0.outcome.rawValue, reasons: $0.reasons,
@@ -71,7 +73,7 @@ public struct RunReportFinisher: RunFinisher {
 
         let augment = run.stages.filter { $0.kind.contains("augment") }
         let train = run.stages.filter { $0.kind == "deepssm-train" }
-        let analyze = run.stages.filter { $0.kind == Self.analysisKind }
+        let analyze = run.stages.filter { $0.kind == DeepSSMAnalyze.kind }
 
         let augmentFigures = figures(augment)
         let trainFigures = figures(train)
@@ -101,10 +103,10 @@ public struct RunReportFinisher: RunFinisher {
                               blocks: trainFigures.isEmpty ? [missing("training curve", kind: "deepssm-train", train)]
                                   : [.gallery(columns: 1, figures: trainFigures)]),
             RunReport.Section(anchor: "distances", title: "Surface distances",
-                              blocks: distanceBlocks.isEmpty ? [missing("distance table", kind: Self.analysisKind, analyze)]
+                              blocks: distanceBlocks.isEmpty ? [missing("distance table", kind: DeepSSMAnalyze.kind, analyze)]
                                   : distanceBlocks),
             RunReport.Section(anchor: "heatmaps", title: "Heat maps",
-                              blocks: heatMaps.isEmpty ? [missing("heat map", kind: Self.analysisKind, analyze)]
+                              blocks: heatMaps.isEmpty ? [missing("heat map", kind: DeepSSMAnalyze.kind, analyze)]
                                   : [.paragraph("Each surface is coloured by its distance to the other one, in mm, "
                                       + "on one colour scale for all subjects."),
                                      .gallery(columns: 2, figures: heatMaps)]),

@@ -7,7 +7,11 @@ public enum StageCatalog {
         FemurCohort.self,
         ShapeWorksFemur.self,
         Split.self,
+        Augment.self,
         DeepSSMLoaders.self,
+        DeepSSMTrain.self,
+        DeepSSMPredict.self,
+        DeepSSMAnalyze.self,
     ]
 
     /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.

@@ -29,10 +29,13 @@ public enum Torch {
         try torchCall("set \(count) threads") { ctorch_set_num_threads(Int32(clamping: count), $0) }
     }
 
-    /// Deterministic algorithms only (an op without one fails instead of
-    /// silently differing between runs).
-    public static func setDeterministic(_ enabled: Bool) throws {
-        try torchCall("set deterministic mode") { ctorch_set_deterministic(enabled ? 1 : 0, $0) }
+    /// Deterministic algorithms only: an op without one fails instead of
+    /// silently differing between runs, or, with `warnOnly`, warns (needed on
+    /// CUDA, whose max-pool backward has no deterministic kernel).
+    public static func setDeterministic(_ enabled: Bool, warnOnly: Bool = false) throws {
+        try torchCall("set deterministic mode") {
+            ctorch_set_deterministic(enabled ? 1 : 0, warnOnly ? 1 : 0, $0)
+        }
     }
 
     /// Seeds the default generators of every device.

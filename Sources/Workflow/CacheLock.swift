@@ -22,10 +22,11 @@ public final class CacheLock: @unchecked Sendable {
 
     private init(url: URL) { self.url = url }
 
-    /// Takes the lock for `key`, waiting while another live holder has it.
+    /// Takes the lock for `key`, waiting while another live holder has it. The
+    /// heartbeat defaults to every 5 s (more often when `staleAfter` is short).
     /// `onWait` is called once with the holder when the lock is busy.
     public static func acquire(key: String, in directory: URL, staleAfter: TimeInterval = 60,
-                               heartbeatEvery: TimeInterval = 5,
+                               heartbeatEvery: TimeInterval? = nil,
                                onWait: (Holder) -> Void = { _ in }) async throws -> CacheLock {
         let url = directory.appendingPathComponent("\(key).lock")
         var reportedWait = false
@@ -33,7 +34,8 @@ public final class CacheLock: @unchecked Sendable {
             try Task.checkCancellation()
             if try tryCreate(url) {
                 let lock = CacheLock(url: url)
-                lock.startHeartbeat(every: heartbeatEvery)
+                // Several beats per stale period, so a slow beat never looks like a dead holder.
+                lock.startHeartbeat(every: heartbeatEvery ?? min(5, staleAfter / 6))
                 return lock
             }
             if let holder = readHolder(url), !isStale(url, holder: holder, staleAfter: staleAfter) {

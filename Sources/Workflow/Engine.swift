@@ -135,11 +135,13 @@ public final class Engine: Sendable {
         return record
     }
 
-    func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest) throws -> StageJob {
+    /// A job for `stage`; `jobs` stages run at once and share the CPU cores.
+    func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest, jobs: Int = 1) throws -> StageJob {
         var inputs: [String: URL] = [:]
         for (name, digest) in manifest.inputs { inputs[name] = store.objectURL(digest) }
         return StageJob(workflow: workflow.name, workflowDirectory: workflow.directory, stage: stage,
                         manifest: manifest, key: manifest.key, inputs: inputs, inputSources: stage.inputs,
-                        threads: ProcessInfo.processInfo.activeProcessorCount)
+                        threads: SlurmNode.allocatedCPUs()
+                            ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs)))
     }
 }

@@ -94,13 +94,13 @@ struct Planner {
     func assess(_ stage: ResolvedStage, inputDigests: [String: String]?, pendingUpstream: [String],
                 forced: Bool, verifyFully: Bool, onProblem: (String) -> Void) throws -> Assessment {
         let files = try fileDigests(stage)
-        let previous = store.lastKey(workflow: workflow.name, stage: stage.id).flatMap { store.record($0) }
+        // Read only when the reasons need it: a hit costs one record read.
+        var previous: StageRecord? { store.lastKey(workflow: workflow.name, stage: stage.id).flatMap { store.record($0) } }
         guard let inputDigests else {
-            var reasons = pendingUpstream.map { "upstream '\($0)' reruns" }
-            if let previous {
-                reasons += differences(stage, now: nil, files: files, previous: previous).filter { !$0.hasPrefix("input") }
-            } else {
-                reasons.append("never run")
+            var reasons = ["never run"]
+            if let previous = previous {
+                reasons = differences(stage, now: nil, files: files, previous: previous).filter { !$0.hasPrefix("input") }
+                reasons += pendingUpstream.map { "upstream '\($0)' reruns" }
             }
             return Assessment(action: .run, reasons: reasons, manifest: nil, record: nil)
         }
@@ -128,7 +128,7 @@ struct Planner {
             return Assessment(action: .cached, reasons: ["unchanged"], manifest: manifest, record: record)
         }
         if forced { return Assessment(action: .run, reasons: ["forced"], manifest: manifest, record: nil) }
-        guard let previous else {
+        guard let previous = previous else {
             return Assessment(action: .run, reasons: ["never run"], manifest: manifest, record: nil)
         }
         var reasons = differences(stage, now: manifest, files: files, previous: previous)

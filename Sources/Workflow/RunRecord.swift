@@ -52,12 +52,13 @@ public struct RunRecord: Codable, Sendable {
 
     public subscript(stage: String) -> StageRunSummary? { stages.first { $0.stage == stage } }
 
-    /// A sortable id: UTC time plus a random suffix.
+    /// A sortable id: UTC time to the millisecond (runs a second apart must
+    /// still sort in order: `last` and `gc --keep-last` rely on it) plus a random suffix.
     static func makeID(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.dateFormat = "yyyyMMdd-HHmmss.SSS"
         return "\(f.string(from: date))-\(UUID().uuidString.prefix(4).lowercased())"
     }
 }

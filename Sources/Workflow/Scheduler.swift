@@ -65,7 +65,14 @@ actor Scheduler {
                     running += 1
                     group.addTask { [self] in await self.process(stage, inputDigests: inputDigests) }
                 }
-                guard running > 0 else { continue }
+                guard running > 0 else {
+                    // Every pending stage's inputs are pending too: impossible in
+                    // a DAG whose selection is closed upstream.
+                    precondition(pending.isEmpty || pending.contains { stage in
+                        (graph.dependencies[stage.id] ?? []).allSatisfy { summaries[$0] != nil }
+                    }, "scheduler stalled with \(pending.map(\.id))")
+                    continue
+                }
                 if let (summary, outs) = await group.next() {
                     running -= 1
                     if let outs { outputs[summary.stage] = outs }
@@ -116,7 +123,7 @@ actor Scheduler {
                     return (summary(.cached, ["committed by another run"], key: record.key, metrics: record.metrics), record.outputs)
                 }
             }
-            let job = try engine.makeJob(workflow, stage: stage, manifest: manifest)
+            let job = try engine.makeJob(workflow, stage: stage, manifest: manifest, jobs: options.jobs)
             let record = try await engine.executor.execute(job, store: store, observer: observer)
             try store.setLastKey(record.key, workflow: workflow.name, stage: stage.id)
             return (summary(.ran, assessment.reasons, key: record.key, metrics: record.metrics), record.outputs)

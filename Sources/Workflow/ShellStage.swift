@@ -116,7 +116,9 @@ public struct ShellStage: Stage, DynamicPorts, ReadsExternalFiles {
         await withTaskCancellationHandler {
             while process.isRunning { try? await Task.sleep(nanoseconds: 20_000_000) }
         } onCancel: {
-            process.terminate()
+            // Stop everything the command started, not only the shell: a child
+            // left running would keep the output pipe open.
+            Self.terminateTree(process.processIdentifier)
         }
         let lines = await reader.value
         try context.checkCancellation()
@@ -131,5 +133,25 @@ public struct ShellStage: Stage, DynamicPorts, ReadsExternalFiles {
             }
             try FileManager.default.moveItem(at: produced, to: context.outputURL(name))
         }
+    }
+
+    /// Sends SIGTERM to `pid` and all its descendants (found through /proc).
+    static func terminateTree(_ pid: Int32) {
+        guard pid > 0 else { return }
+        var children: [Int32: [Int32]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = Int32(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // Fields after the command name: state, ppid, ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = Int32(fields[1]) { children[parent, default: []].append(child) }
+        }
+        var stack = [pid], all: [Int32] = []
+        while let next = stack.popLast() {
+            all.append(next)
+            stack.append(contentsOf: children[next] ?? [])
+        }
+        for member in all { kill(member, SIGTERM) }
     }
 }

@@ -220,12 +220,12 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
     }
 
     private func report(_ update: SlurmJobUpdate, stage: String, jobID: String, observer: RunObserver) {
-        var message = "Slurm job \(jobID): \(update.state)"
+        let isArray = update.name.hasSuffix(".shards")
+        var message = "\(isArray ? "Slurm array" : "Slurm job") \(jobID): \(update.state)"
         if update.state == .pending, !update.reason.isEmpty, update.reason != "None" { message += " (\(update.reason))" }
         if update.state == .running, !update.node.isEmpty { message += " on \(update.node)" }
-        if update.tasksTotal > 1 || update.name.hasSuffix(".shards") {
-            message = "shards \(update.tasksDone)/\(update.tasksTotal), " + message
-        }
+        if isArray { message = "shards \(update.tasksDone)/\(update.tasksTotal) done, " + message }
         observer(.progress(stage: stage, done: update.tasksDone, total: update.tasksTotal, message: message))
+        observer(.log(stage: stage, line: message))
     }
 }

@@ -39,6 +39,16 @@ public enum SlurmNode {
                                          to: markerURL(store: engine.store, key: manifest.key, shard: index))
     }
 
+    /// The CPUs Slurm gave this job (`--cpus-per-task`, else the job's CPUs on
+    /// this node), or nil outside a Slurm job. A stage must not use every core
+    /// of a shared node: its other cores belong to other jobs.
+    public static func allocatedCPUs(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int? {
+        for name in ["SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE"] {
+            if let text = environment[name], let count = Int(text), count > 0 { return count }
+        }
+        return nil
+    }
+
     /// Whether shard `index` of the stage with key `key` has finished.
     public static func isShardDone(store: CacheStore, key: String, shard index: Int) -> Bool {
         FileManager.default.fileExists(atPath: markerURL(store: store, key: key, shard: index).path)

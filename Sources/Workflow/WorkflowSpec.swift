@@ -103,6 +103,9 @@ public struct WorkflowSpec: Sendable {
 
     /// Reads and parses a workflow file.
     public static func load(_ url: URL) throws -> WorkflowSpec {
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw SpecError([SpecIssue(nil, "no workflow file at '\(url.path)'; check the path")])
+        }
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw SpecError([SpecIssue(nil, "cannot read workflow file '\(url.path)': \(error.localizedDescription)")])

@@ -33,7 +33,7 @@ struct LoaderFixture {
     }
 
     /// Pool of `originals` + `generated` samples in two files; cohort of `held` subjects.
-    init(root: URL, originals: Int = 3, generated: Int = 7, held: Int = 2) throws {
+    init(root: URL, originals: Int = 3, generated: Int = 7, held: Int = 2, heldSpacing: [Double]? = nil) throws {
         self.root = root
         let fm = FileManager.default
         try fm.createDirectory(at: root.appendingPathComponent("pool"), withIntermediateDirectories: true)
@@ -68,8 +68,10 @@ struct LoaderFixture {
             .write(to: root.appendingPathComponent("pool/index.json"))
 
         let heldIDs = (0..<held).map { "n\(String(format: "%02d", $0))_R" }
+        var heldGrid = Self.grid
+        if let heldSpacing { heldGrid.spacing = heldSpacing }
         let subjects = try SampleStackWriter(creating: root.appendingPathComponent("test/subjects.h5"), ids: heldIDs,
-                                             geometry: Self.grid)
+                                             geometry: heldGrid)
         try subjects.addArray("images", type: .float32, sampleShape: Self.grid.imageShape)
         try subjects.addArray("particles_world", type: .float64, sampleShape: [Self.numParticles, 3])
         for i in 0..<held {
@@ -77,11 +79,18 @@ struct LoaderFixture {
             try subjects.put("particles_world", sample: i, Self.particles(i))
         }
         try subjects.finish()
+        let cohort: [String: Any] = [
+            "ids": heldIDs, "dims": heldGrid.dims, "spacing": heldGrid.spacing, "origin": heldGrid.origin,
+            "num_particles": Self.numParticles, "source": "loaders test fixture", "intensity_range": [-200, 300],
+        ]
+        try JSONSerialization.data(withJSONObject: cohort, options: [.sortedKeys])
+            .write(to: root.appendingPathComponent("test/cohort.json"))
 
         let pcaFile = try HDF5File(creating: root.appendingPathComponent("pca.h5"))
         try pcaFile.write(Self.pcaMean, to: "mean")
         try pcaFile.write(Self.pcaModes, to: "modes", shape: [3 * Self.numParticles, 4])
         try pcaFile.write([Double](arrayLiteral: 4, 3, 2, 1), to: "eigenvalues")
+        try pcaFile.write([Double](repeating: 0, count: 4 * Self.numModes), to: "scores", shape: [4, Self.numModes])
         try pcaFile.setAttribute("num_modes", .int(Int64(Self.numModes)))
         pcaFile.close()
     }

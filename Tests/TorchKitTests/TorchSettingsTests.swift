@@ -32,8 +32,17 @@ final class TorchSettingsTests: XCTestCase {
         try Torch.setThreads(before)
     }
 
-    func test_deterministic_canBeToggled() throws {
+    func test_deterministicMode_sameSeedAndData_giveIdenticalWeights() throws {
         try Torch.setDeterministic(true)
-        try Torch.setDeterministic(false)
+        defer { try? Torch.setDeterministic(false) }
+        let data = TinyRegression(batch: 2, seed: 2)
+        func trained() throws -> [StateTensor] {
+            let net = try DeepSSMNetwork(inputShape: TinyRegression.shape, outputCount: 2, seed: 8, learningRate: 1e-3)
+            for _ in 0..<2 {
+                _ = try net.trainBatch(images: data.images, shape: TinyRegression.shape, targets: data.targets)
+            }
+            return try net.stateDict()
+        }
+        XCTAssertEqual(try trained(), try trained())
     }
 }

@@ -1,13 +1,15 @@
 import XCTest
 @testable import Workflow
 
-/// Against a real Slurm: runs when `SLURM_CONF` names a cluster that answers
-/// (scripts/test-slurm.sh brings one up and sets it), skipped otherwise.
+/// Against a real Slurm: runs when `SSMFLOW_TEST_SLURM=1` and `SLURM_CONF` name
+/// a cluster that answers (scripts/test-slurm.sh brings one up and sets both),
+/// skipped otherwise, so a developer's own cluster never receives test jobs.
 final class SlurmClusterTests: XCTestCase {
     private var directory: URL!
 
     override func setUpWithError() throws {
-        guard ProcessInfo.processInfo.environment["SLURM_CONF"] != nil, SlurmClient.isInstalled(),
+        let env = ProcessInfo.processInfo.environment
+        guard env["SSMFLOW_TEST_SLURM"] == "1", env["SLURM_CONF"] != nil, SlurmClient.isInstalled(),
               (try? SlurmClient().run("sinfo", ["--noheader"]).status) == 0 else {
             throw XCTSkip("no Slurm cluster answers (scripts/test-slurm.sh starts one)")
         }

@@ -64,8 +64,10 @@ ctorch_status ctorch_resolve_device(ctorch_device requested, ctorch_device *reso
 ctorch_status ctorch_set_num_threads(int32_t threads, char **error);
 int32_t ctorch_get_num_threads(void);
 
-/** Deterministic algorithms (and deterministic, non-benchmarking cuDNN). */
-ctorch_status ctorch_set_deterministic(int32_t enabled, char **error);
+/** Deterministic algorithms (and deterministic, non-benchmarking cuDNN). With
+ *  warn_only, an op that has no deterministic kernel (CUDA max-pool backward)
+ *  warns instead of failing. */
+ctorch_status ctorch_set_deterministic(int32_t enabled, int32_t warn_only, char **error);
 /** Seeds the default generators of every device. */
 ctorch_status ctorch_manual_seed(uint64_t seed, char **error);
 

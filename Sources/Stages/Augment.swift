@@ -1,0 +1,182 @@
+import Foundation
+import GeometryKit
+import HDF5Kit
+import Workflow
+
+/// Stage `augment` (spec §2): PCA of the training shapes' world particles, new
+/// shapes sampled in PCA space, and for each a new image: a base subject's image
+/// warped by a thin-plate spline onto the new shape.
+///
+/// Generated samples are computed in shards of `shard_size` consecutive indices,
+/// each memoized with `num_samples` left out of its key: raising `num_samples`
+/// computes only the new samples, lowering it reuses what exists.
+public struct Augment: Stage {
+    public static let kind = "augment"
+    public static let version = 1
+    public static let summary = "pca of the training shapes, sampled new shapes and thin-plate-spline warped images"
+    public static let inputs = [Port("train", "training cohort (world and local particles, images)")]
+    public static let outputs = [
+        Port("pca", "directory with pca.h5: mean, eigenvalues, modes, training scores"),
+        Port("pool", "training pool: index.json, originals.h5 and generated shards (images, particles, scores)"),
+        Port("total_data", "TotalData.csv-compatible table: image, particles, K world scores; originals first"),
+        Port("plots", "scatter-plot matrix and per-mode histograms of original vs generated scores"),
+    ]
+
+    public struct Params: StageParameters {
+        /// Generated samples (the reference makes 4960, for 5000 with 40 originals).
+        public var num_samples = 4960
+        /// PCA modes kept (K); 0 picks K from `percent_variability`.
+        public var num_dim = 6
+        public var percent_variability = 0.95
+        /// `kde`, `gaussian` or `mixture`.
+        public var sampler = "kde"
+        /// KDE noise model: `whitened` (noise ~ N(0, h Σ)) or `reference` (σ = h in raw score units).
+        public var kde_noise = "whitened"
+        /// Most Gaussian-mixture components tried (chosen by BIC).
+        public var mixture_max_components = 5
+        public var seed = 1
+        /// The warp's spline uses every n-th particle as a landmark.
+        public var landmark_stride = 2
+        /// Voxels between exact spline evaluations of the warp field.
+        public var grid_step = 2
+        /// Voxels around a grid cell within which landmark terms are exact.
+        public var correction_radius = 10
+        /// Generated samples per memoized shard file.
+        public var shard_size = 32
+        /// gzip level (1–9) of the generated images; 0 stores them raw (fastest).
+        public var compression = 0
+        /// Draw the score plots (PNG); false writes only their data (scores.csv).
+        public var plots = true
+
+        public init() {}
+
+        public func validate() -> [ParameterIssue] {
+            var issues: [ParameterIssue] = []
+            if num_samples < 0 { issues.append(.init("num_samples", "must be ≥ 0, got \(num_samples)")) }
+            if num_dim < 0 { issues.append(.init("num_dim", "must be ≥ 0 (0 selects by percent_variability), got \(num_dim)")) }
+            if !(percent_variability > 0 && percent_variability <= 1) {
+                issues.append(.init("percent_variability", "must be in (0, 1], got \(percent_variability)"))
+            }
+            if SamplerKind(rawValue: sampler) == nil {
+                issues.append(.init("sampler", "unknown sampler '\(sampler)'; use one of \(SamplerKind.allCases.map(\.rawValue).joined(separator: ", "))"))
+            }
+            if KDESampler.Noise(rawValue: kde_noise) == nil {
+                issues.append(.init("kde_noise", "unknown noise model '\(kde_noise)'; use whitened or reference"))
+            }
+            if mixture_max_components < 1 { issues.append(.init("mixture_max_components", "must be ≥ 1, got \(mixture_max_components)")) }
+            if seed < 0 { issues.append(.init("seed", "must be ≥ 0, got \(seed)")) }
+            if landmark_stride < 1 { issues.append(.init("landmark_stride", "must be ≥ 1, got \(landmark_stride)")) }
+            if grid_step < 1 { issues.append(.init("grid_step", "must be ≥ 1, got \(grid_step)")) }
+            if correction_radius < 0 { issues.append(.init("correction_radius", "must be ≥ 0, got \(correction_radius)")) }
+            if shard_size < 1 { issues.append(.init("shard_size", "must be ≥ 1, got \(shard_size)")) }
+            if !(0...9).contains(compression) { issues.append(.init("compression", "must be 0 (raw) or a gzip level 1–9, got \(compression)")) }
+            return issues
+        }
+    }
+
+    /// Parameters that change no generated sample, left out of the shard memo keys.
+    static let ignoredByShards: Set<String> = ["num_samples", "plots"]
+
+    public init() {}
+
+    public func run(_ params: Params, context: StageContext) async throws {
+        let cohort = try Cohort(directory: context.input("train"))
+        let n = cohort.count
+        guard n >= 2 else {
+            throw StageFailure("augment needs at least 2 training subjects, the 'train' cohort has \(n); connect a larger cohort")
+        }
+        let world = try (0..<n).map(cohort.worldParticles)
+        let local = try (0..<n).map(cohort.localParticles)
+        let model = try PCAModel.fit(world, numModes: params.num_dim, percentVariability: params.percent_variability)
+        context.log(String(format: "pca: %d of %d modes keep %.2f %% of the variance (%d shapes × %d particles)",
+                           model.numModes, model.modeCount, model.varianceKept * 100, n, model.numParticles))
+        context.metric("pca_num_modes", Double(model.numModes))
+        context.metric("pca_variance_kept", model.varianceKept)
+        let pcaDirectory = context.outputURL("pca")
+        try FileManager.default.createDirectory(at: pcaDirectory, withIntermediateDirectories: true)
+        try model.write(to: pcaDirectory.appendingPathComponent(PCAModel.fileName))
+
+        let seed = UInt64(params.seed)
+        let kind = SamplerKind(rawValue: params.sampler) ?? .kde
+        let sampler = try kind.make(scores: model.scores, noise: KDESampler.Noise(rawValue: params.kde_noise) ?? .whitened,
+                                    maxComponents: params.mixture_max_components, seed: seed)
+        if let kde = sampler as? KDESampler {
+            context.log("kde: bandwidth h = \(kde.bandwidth), noise model \(kde.noise.rawValue)")
+            context.metric("kde_bandwidth", kde.bandwidth)
+        } else if let mixture = sampler as? MixtureSampler {
+            context.log("mixture: \(mixture.components.count) components by bic")
+        }
+        let generator = SampleGenerator(
+            model: model, sampler: sampler, seed: seed, world: world, local: local, landmarkStride: params.landmark_stride,
+            warp: ImageWarp(gridStep: params.grid_step, correctionRadius: params.correction_radius, threads: 1),
+            loadImage: { try cohort.image($0) })
+
+        let pool = context.outputURL("pool")
+        try FileManager.default.createDirectory(at: pool, withIntermediateDirectories: true)
+        try writeOriginals(cohort, model: model, world: world, local: local, to: pool.appendingPathComponent("originals.h5"))
+        var files = ["originals.h5"]
+        let shards = stride(from: 1, through: params.num_samples, by: params.shard_size).map {
+            (first: $0, count: min(params.shard_size, params.num_samples - $0 + 1))
+        }
+        var reused = 0
+        for (s, shard) in shards.enumerated() {
+            try context.checkCancellation()
+            let slot = context.memo("shard-\(shard.first)-\(shard.count)", ignoring: Self.ignoredByShards)
+            var made = false
+            let stored = try slot.get(in: context.scratchDirectory) { url in
+                made = true
+                try generator.writeShard(to: url, first: shard.first, count: shard.count, threads: context.threads,
+                                         gzipLevel: params.compression > 0 ? params.compression : nil)
+            }
+            if !made { reused += shard.count }
+            let name = String(format: "shard-%05d.h5", s)
+            try Self.link(stored, to: pool.appendingPathComponent(name))
+            files.append(name)
+            context.progress(shard.first + shard.count - 1, of: params.num_samples, "generated samples")
+        }
+        context.log("generated \(params.num_samples) samples in \(shards.count) shards; \(reused) reused from earlier runs")
+        context.metric("samples_reused", Double(reused))
+
+        let index = TrainingPool.Index(
+            files: files, count: n + params.num_samples, num_modes: model.numModes, num_particles: model.numParticles,
+            dims: [cohort.dims.x, cohort.dims.y, cohort.dims.z], spacing: [cohort.spacing.x, cohort.spacing.y, cohort.spacing.z],
+            origin: [cohort.origin.x, cohort.origin.y, cohort.origin.z])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        try encoder.encode(index).write(to: pool.appendingPathComponent(TrainingPool.indexName))
+
+        let opened = try TrainingPool(directory: pool)
+        try AugmentExport.totalData(opened).write(to: context.outputURL("total_data"), atomically: false, encoding: .utf8)
+        try AugmentPlots.write(opened, to: context.outputURL("plots"), draw: params.plots)
+    }
+
+    /// The training subjects as the pool's first stack, with their PCA scores.
+    private func writeOriginals(_ cohort: Cohort, model: PCAModel, world: [ParticleSet], local: [ParticleSet], to url: URL) throws {
+        let writer = try SampleStackWriter(creating: url, ids: cohort.ids, geometry: SampleStack.Geometry(
+            dims: [cohort.dims.x, cohort.dims.y, cohort.dims.z],
+            spacing: [cohort.spacing.x, cohort.spacing.y, cohort.spacing.z],
+            origin: [cohort.origin.x, cohort.origin.y, cohort.origin.z]))
+        let m = model.numParticles
+        try writer.addArray("images", type: .float32, sampleShape: [cohort.dims.z, cohort.dims.y, cohort.dims.x], gzipLevel: nil)
+        try writer.addArray("particles_local", type: .float64, sampleShape: [m, 3], gzipLevel: nil)
+        try writer.addArray("particles_world", type: .float64, sampleShape: [m, 3], gzipLevel: nil)
+        try writer.addArray("scores", type: .float64, sampleShape: [model.numModes], gzipLevel: nil)
+        for i in 0..<cohort.count {
+            try writer.put("images", sample: i, try cohort.image(i).voxels)
+            try writer.put("particles_local", sample: i, local[i].flattened)
+            try writer.put("particles_world", sample: i, world[i].flattened)
+            try writer.put("scores", sample: i, model.scores[i])
+        }
+        try writer.finish()
+    }
+
+    /// A hard link to a stored shard (no copy of gigabytes), or a copy where the
+    /// cache and the output live on different file systems.
+    static func link(_ stored: URL, to destination: URL) throws {
+        do {
+            try FileManager.default.linkItem(at: stored, to: destination)
+        } catch {
+            try FileManager.default.copyItem(at: stored, to: destination)
+        }
+    }
+}
