@@ -30,7 +30,7 @@ final class CohortTests: XCTestCase {
         XCTAssertEqual(try Cohort(directory: CohortFixture.output(engine, first, "split", "test")).ids, [cohort.ids[2]])
         let range = try cohort.metadata().intensity_range
         XCTAssertLessThan(range[0], 0)
-        XCTAssertGreaterThan(range[1], 1000)
+        XCTAssertGreaterThan(range[1], 600) // bone, blurred at 4 mm voxels
         let second = try await engine.run(engine.load(yaml: yaml))
         XCTAssertEqual(second.cachedCount, 2)
     }
