@@ -20,8 +20,9 @@ public struct SubjectVolumes: Sendable {
 /// of ilium around the head (bone that is not femur, so segmenting is not a
 /// threshold), a [1 2 1]/4 blur per axis for partial volume, and seeded Gaussian
 /// noise. The distance transform is exact where it matters: within two voxels of
-/// the surface it is the implicit function divided by its gradient norm (the
-/// first-order distance to the smooth surface, so the zero level is that surface),
+/// the surface it is the implicit function divided by its gradient norm (central
+/// differences on the grid): the first-order distance to the smooth surface, so
+/// the zero level is that surface;
 /// elsewhere the Euclidean distance transform of the segmentation; both have the
 /// segmentation's sign at every voxel centre.
 public enum CohortImageSynthesis {

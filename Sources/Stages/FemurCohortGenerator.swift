@@ -93,7 +93,7 @@ public struct FemurCohortGenerator: Sendable {
         return try CohortImageSynthesis.render(shapes[i], pose: poses[i], grid: grid, noise: params.noise, rng: &rng)
     }
 
-    /// The dense surface of subject `i` (image frame): the zero level of its distance transform.
+    /// The dense surface of rendered volumes (image frame): the zero level of the distance transform.
     public func mesh(of volumes: SubjectVolumes) throws -> Mesh {
         do { return try Mesh.contour(volumes.distance, isovalue: 0) } catch {
             throw StageFailure("cannot extract the femur surface: \(error)")
