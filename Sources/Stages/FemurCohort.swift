@@ -37,8 +37,9 @@ public struct FemurCohort: Stage {
         public func validate() -> [ParameterIssue] {
             var issues: [ParameterIssue] = []
             if subjects < 1 { issues.append(.init("subjects", "must be at least 1, got \(subjects)")) }
-            if particles < 3 || particles > 100_000 {
-                issues.append(.init("particles", "must be between 3 and 100000, got \(particles)"))
+            // Farthest-point sampling costs particles × candidates (20 per particle).
+            if particles < 3 || particles > 8192 {
+                issues.append(.init("particles", "must be between 3 and 8192, got \(particles)"))
             }
             if !(voxel_size >= 0.25 && voxel_size <= 10) {
                 issues.append(.init("voxel_size", "must be between 0.25 and 10 mm, got \(voxel_size)"))

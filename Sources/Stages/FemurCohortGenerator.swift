@@ -140,6 +140,7 @@ public struct FemurCohortGenerator: Sendable {
                 }
             }
         }
+        // At most 8192 particles and a step of at least 0.5 mm leave ~15 candidates each.
         precondition(candidates.count >= count, "template shell has \(candidates.count) candidates for \(count) particles")
         var start = 0
         for (i, p) in candidates.enumerated() where p.z > candidates[start].z { start = i }
