@@ -1,6 +1,6 @@
 // The only translation unit that includes torch/torch.h (it costs ~10 s and
 // ~0.7 GB to compile); everything libtorch-specific stays behind ctorch.h.
-#include "ctorch.h"
+#include "shim_internal.h"
 
 #include <torch/torch.h>
 
@@ -11,42 +11,9 @@
 #include <string>
 #include <vector>
 
+using namespace ctorch_detail;
+
 namespace {
-
-char *copy_string(const std::string &text) {
-    char *copy = static_cast<char *>(std::malloc(text.size() + 1));
-    if (copy != nullptr) std::memcpy(copy, text.c_str(), text.size() + 1);
-    return copy;
-}
-
-ctorch_status fail(char **error, const std::string &message) {
-    if (error != nullptr) *error = copy_string(message);
-    return CTORCH_ERROR;
-}
-
-// Runs `body` and turns every C++ exception into a status and a message, so
-// that none crosses into C or Swift.
-template <class Body>
-ctorch_status guarded(char **error, Body &&body) {
-    if (error != nullptr) *error = nullptr;
-    try {
-        return body();
-    } catch (const c10::Error &e) {
-        return fail(error, std::string("libtorch: ") + e.what_without_backtrace());
-    } catch (const std::exception &e) {
-        return fail(error, std::string("libtorch: ") + e.what());
-    } catch (...) {
-        return fail(error, "libtorch: unknown exception");
-    }
-}
-
-std::string dims_text(int64_t d, int64_t h, int64_t w) {
-    return "1x" + std::to_string(d) + "x" + std::to_string(h) + "x" + std::to_string(w);
-}
-
-// Spec §4: conv k5 (−4), pool k2 s2 (//2), two convs (−8), pool, two convs, pool.
-constexpr int64_t kMinimumInput = 60;
-int64_t reduced_extent(int64_t s) { return (((s - 4) / 2 - 8) / 2 - 8) / 2; }
 
 struct DeepSSMNetImpl : torch::nn::Module {
     // Registered in the order of the equivalent PyTorch module, so the
@@ -102,23 +69,6 @@ void initialize(DeepSSMNet &net, uint64_t seed) {
         xavier((*fc)->weight);
         (*fc)->bias.zero_();
     }
-}
-
-ctorch_device resolve(ctorch_device requested) {
-    if (requested == CTORCH_DEVICE_CPU) return CTORCH_DEVICE_CPU;
-    const bool usable = torch::cuda::is_available();
-    if (requested == CTORCH_DEVICE_AUTO) return usable ? CTORCH_DEVICE_CUDA : CTORCH_DEVICE_CPU;
-    if (!at::hasCUDA()) {
-        throw std::runtime_error(
-            "device 'cuda' was requested but this libtorch (" TORCH_VERSION ") was built without "
-            "CUDA; rebuild with SSMFLOW_LIBTORCH pointing at a CUDA libtorch, or use device 'cpu'");
-    }
-    if (!usable) {
-        throw std::runtime_error(
-            "device 'cuda' was requested but no CUDA GPU is visible; check the driver and "
-            "CUDA_VISIBLE_DEVICES, or use device 'cpu'");
-    }
-    return CTORCH_DEVICE_CUDA;
 }
 
 // A Generator is a shared handle: copies lock and change the same state.
@@ -247,57 +197,6 @@ struct ctorch_model {
 
 extern "C" {
 
-const char *ctorch_version(void) { return TORCH_VERSION; }
-
-void ctorch_free_string(char *string) { std::free(string); }
-
-int32_t ctorch_built_with_cuda(void) {
-    try { return at::hasCUDA() ? 1 : 0; } catch (const std::exception &) { return 0; } catch (...) { return 0; }
-}
-
-int32_t ctorch_cuda_device_count(void) {
-    try {
-        return static_cast<int32_t>(torch::cuda::device_count());
-    } catch (const std::exception &) { return 0; } catch (...) { return 0; }
-}
-
-ctorch_status ctorch_resolve_device(ctorch_device requested, ctorch_device *resolved, char **error) {
-    return guarded(error, [&] {
-        *resolved = resolve(requested);
-        return CTORCH_OK;
-    });
-}
-
-ctorch_status ctorch_set_num_threads(int32_t threads, char **error) {
-    return guarded(error, [&] {
-        if (threads < 1) return fail(error, "thread count must be at least 1, got " + std::to_string(threads));
-        at::set_num_threads(threads);
-        return CTORCH_OK;
-    });
-}
-
-int32_t ctorch_get_num_threads(void) {
-    try { return at::get_num_threads(); } catch (const std::exception &) { return 1; } catch (...) { return 1; }
-}
-
-ctorch_status ctorch_set_deterministic(int32_t enabled, int32_t warn_only, char **error) {
-    return guarded(error, [&] {
-        // cuBLAS needs a fixed workspace for reproducible results; harmless on CPU.
-        if (enabled) setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
-        at::globalContext().setDeterministicAlgorithms(enabled != 0, warn_only != 0);
-        at::globalContext().setDeterministicCuDNN(enabled != 0);
-        at::globalContext().setBenchmarkCuDNN(false);
-        return CTORCH_OK;
-    });
-}
-
-ctorch_status ctorch_manual_seed(uint64_t seed, char **error) {
-    return guarded(error, [&] {
-        torch::manual_seed(seed);
-        return CTORCH_OK;
-    });
-}
-
 ctorch_status ctorch_rng_state_get(ctorch_device device, uint8_t *state, int64_t capacity,
                                    int64_t *size, char **error) {
     return guarded(error, [&] {
@@ -325,22 +224,6 @@ ctorch_status ctorch_rng_state_set(ctorch_device device, const uint8_t *state, i
         auto bytes = torch::from_blob(const_cast<uint8_t *>(state), {size}, torch::kByte).clone();
         std::lock_guard<std::mutex> lock(generator.mutex());
         generator.set_state(bytes);
-        return CTORCH_OK;
-    });
-}
-
-int64_t ctorch_deepssm_minimum_input_size(void) { return kMinimumInput; }
-
-ctorch_status ctorch_deepssm_flattened_size(int64_t depth, int64_t height, int64_t width,
-                                            int64_t *flattened, char **error) {
-    return guarded(error, [&] {
-        if (depth < kMinimumInput || height < kMinimumInput || width < kMinimumInput) {
-            return fail(error, "input " + dims_text(depth, height, width) +
-                                   " is too small for the deepssm network: every axis needs at least " +
-                                   std::to_string(kMinimumInput) +
-                                   " voxels after downsampling; raise down_factor or crop less");
-        }
-        *flattened = 192 * reduced_extent(depth) * reduced_extent(height) * reduced_extent(width);
         return CTORCH_OK;
     });
 }

@@ -47,8 +47,12 @@ public struct RunReportFinisher: RunFinisher {
         if let profile = run.profile { facts.append(("profile", profile)) }
         if !run.overrides.isEmpty { facts.append(("overrides", run.overrides.joined(separator: " "))) }
 
+        // Strings without JSON quotes: the page is for reading, not parsing.
         let parameters = run.params.mapValues { value in
-            value.flattened().filter { !$0.key.isEmpty }.mapValues(\.description)
+            value.flattened().filter { !$0.key.isEmpty }.mapValues { leaf -> String in
+                if case .string(let text) = leaf { return text }
+                return leaf.description
+            }
         }
         let stages = run.stages.map {
             RunReport.StageRow(stage: $0.stage, kind: $0.kind, outcome: $0.outcome.rawValue, reasons: $0.reasons,

@@ -9,6 +9,8 @@ public enum StageCatalog {
         Split.self,
         Augment.self,
         DeepSSMLoaders.self,
+        DeepSSMTrain.self,
+        DeepSSMPredict.self,
         DeepSSMAnalyze.self,
     ]
 

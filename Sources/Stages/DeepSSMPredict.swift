@@ -1,0 +1,121 @@
+import Foundation
+import GeometryKit
+import HDF5Kit
+import TorchKit
+import Workflow
+
+/// `deepssm-predict`: predicts PCA scores for the held-out images, un-whitens
+/// them, and maps them to particles in the world frame (PCA mean + modes) and,
+/// through each test subject's similarity transform, in its local image frame,
+/// so that later comparisons happen in one frame (spec §5).
+public struct DeepSSMPredict: Stage {
+    public static let kind = "deepssm-predict"
+    public static let version = 1
+    public static let summary = "predict particles for the test images with a trained DeepSSM network"
+    public static let inputs = [
+        Port("model", "deepssm-train output: best_model.h5, final_model.h5, normalization.json"),
+        Port("loaders", "deepssm-loaders output: test.h5 holds the normalised test images"),
+        Port("pca", "augment's PCA model artifact (pca.h5): mean and modes"),
+        Port("test", "cohort artifact of the test subjects: their world→local frames, and the truth", optional: true),
+    ]
+    public static let outputs = [
+        Port("predictions", "predictions.h5 (scores, particles_world, particles_local) and predicted_<id>.particles files under world/ and local/"),
+    ]
+
+    public struct Params: StageParameters {
+        /// `best` (lowest validation relative error) or `final`.
+        public var model = "best"
+        public var batch_size = 8
+        /// `cpu`, `cuda`, or `auto`.
+        public var device = "auto"
+        /// libtorch threads; 0 takes the engine's share for this stage.
+        public var threads = 0
+
+        public init() {}
+
+        public func validate() -> [ParameterIssue] {
+            var issues: [ParameterIssue] = []
+            if !["best", "final"].contains(model) {
+                issues.append(.init("model", "'\(model)' is not a model of deepssm-train; use best or final"))
+            }
+            if batch_size < 1 { issues.append(.init("batch_size", "must be at least 1, got \(batch_size)")) }
+            if TorchDevice(rawValue: device) == nil {
+                issues.append(.init("device", "'\(device)' is not a device; use cpu, cuda or auto"))
+            }
+            if threads < 0 { issues.append(.init("threads", "must be 0 (automatic) or more, got \(threads)")) }
+            return issues
+        }
+    }
+
+    public init() {}
+
+    public func run(_ params: Params, context: StageContext) async throws {
+        let modelDirectory = try context.input("model")
+        let loaders = try context.input("loaders")
+        let normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
+        let trainedWith = try LoaderNormalization(contentsOf: modelDirectory.appendingPathComponent("normalization.json"))
+        guard trainedWith == normalization else {
+            throw StageFailure("the model was trained on other loaders than the ones connected (their normalization.json differ); connect the same 'deepssm-loaders' output to 'deepssm-train' and 'deepssm-predict'")
+        }
+        let pca: PCAModel
+        do {
+            pca = try PCAModel(contentsOf: try context.input("pca"))
+        } catch let error as HDF5Error {
+            throw StageFailure("cannot read the PCA model: \(error); rerun 'augment'")
+        }
+        let modelFile = modelDirectory.appendingPathComponent("\(params.model)_model.h5")
+        let checkpoint = try DeepSSMTrain.torch { try NetworkCheckpoint(contentsOf: modelFile) }
+        let k = checkpoint.outputCount
+        guard k == normalization.numModes, k == pca.numModes else {
+            throw StageFailure("K mismatch: the model predicts \(k) scores, the loaders whiten \(normalization.numModes) and the PCA model keeps \(pca.numModes) modes; train on loaders made from this PCA model")
+        }
+        let test = try BatchReader(url: loaders.appendingPathComponent("test.h5"), batchSize: params.batch_size,
+                                   shuffle: false)
+        let frames = try context.hasInput("test") ? TestSubjectFrames(directory: try context.input("test"), ids: test.ids) : nil
+
+        let network = try DeepSSMTrain.torch { () -> DeepSSMNetwork in
+            try Torch.setThreads(params.threads > 0 ? params.threads : max(context.threads, 1))
+            let device = try Torch.resolve(TorchDevice(rawValue: params.device) ?? .auto)
+            return try checkpoint.makeNetwork(device: device)
+        }
+        let shape = network.inputShape
+        guard test.imageShape == [shape.depth, shape.height, shape.width] else {
+            throw StageFailure("test.h5 images are \(test.imageShape) but the model was trained on \(shape); connect the loaders the model was trained on")
+        }
+        context.log("predicting \(test.count) test subjects with the \(params.model) model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")) on \(network.device.rawValue)")
+
+        var predictions = PredictionSet(ids: test.ids, numModes: k, numParticles: pca.numParticles)
+        var relativeErrors: [Double] = []
+        let batches = test.batches(epoch: 0)
+        defer { batches.stop() }
+        while let batch = try batches.next() {
+            try context.checkCancellation()
+            let whitened = try DeepSSMTrain.torch { try network.evaluateBatch(images: batch.images, shape: shape) }
+            for (slot, index) in batch.indices.enumerated() {
+                let predicted = Array(whitened[(slot * k)..<((slot + 1) * k)])
+                let scores = normalization.unwhiten(predicted)
+                let world = pca.reconstruct(scores: scores)
+                let local = try frames.map { try $0.worldToLocal(batch.ids[slot]).apply(world) }
+                predictions.set(index, scores: scores, world: world, local: local)
+                if !batch.targets.isEmpty {
+                    let truth = batch.targets[(slot * k)..<((slot + 1) * k)]
+                    let mse = zip(predicted, truth).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +)
+                    let reference = truth.map { Double($0) * Double($0) }.reduce(0, +)
+                    if reference > 0 { relativeErrors.append(mse / reference) }
+                }
+            }
+            context.progress(predictions.filled, of: test.count, "predicted \(predictions.filled) of \(test.count)")
+        }
+
+        let output = context.outputURL("predictions")
+        try predictions.write(to: output)
+        if !relativeErrors.isEmpty {
+            context.metric("test_rel_error", relativeErrors.reduce(0, +) / Double(relativeErrors.count))
+        }
+        if let frames {
+            let rmse = try predictions.worldRMSE(against: frames)
+            context.metric("test_particle_rmse_world_mm", rmse)
+            context.log(String(format: "mean particle RMSE against the true world particles: %.3f mm", rmse))
+        }
+    }
+}

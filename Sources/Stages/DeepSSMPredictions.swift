@@ -1,0 +1,108 @@
+import Foundation
+import GeometryKit
+import HDF5Kit
+import Workflow
+
+/// The test subjects' frames: each subject's similarity transform from the
+/// world (Procrustes) frame to its local image frame, fitted (Umeyama) to its
+/// own world and local particles, as grooming aligned it.
+struct TestSubjectFrames {
+    private let cohort: Cohort
+
+    init(directory: URL, ids: [String]) throws {
+        cohort = try Cohort(directory: directory)
+        if let missing = ids.first(where: { !cohort.ids.contains($0) }) {
+            throw StageFailure("test image '\(missing)' has no subject in the test cohort \(directory.path) (it has \(cohort.ids.joined(separator: ", "))); connect the test cohort the loaders were made from")
+        }
+    }
+
+    func particles(_ id: String, frame: Frame) throws -> ParticleSet {
+        guard let index = cohort.ids.firstIndex(of: id) else {
+            throw StageFailure("no test subject '\(id)' in \(cohort.directory.path)")
+        }
+        return frame == .world ? try cohort.worldParticles(index) : try cohort.localParticles(index)
+    }
+
+    enum Frame { case world, local }
+
+    func worldToLocal(_ id: String) throws -> SimilarityTransform {
+        let world = try particles(id, frame: .world), local = try particles(id, frame: .local)
+        guard world.count == local.count, world.count > 0 else {
+            throw StageFailure("test subject '\(id)' has \(world.count) world but \(local.count) local particles; rerun the stage that produced the test cohort")
+        }
+        return SimilarityTransform.umeyama(from: world.points, to: local.points)
+    }
+}
+
+/// Predicted scores and particles of the test subjects, written as the
+/// `predictions` artifact: `predictions.h5` (a sample stack with `scores`
+/// float64 [n, K], `particles_world` and, when frames are known,
+/// `particles_local` float64 [n, M, 3]) and `world/predicted_<id>.particles`,
+/// `local/predicted_<id>.particles`.
+struct PredictionSet {
+    let ids: [String]
+    let numModes: Int
+    let numParticles: Int
+    private var scores: [[Double]?]
+    private var world: [ParticleSet?]
+    private var local: [ParticleSet?]
+
+    init(ids: [String], numModes: Int, numParticles: Int) {
+        self.ids = ids
+        self.numModes = numModes
+        self.numParticles = numParticles
+        scores = Array(repeating: nil, count: ids.count)
+        world = Array(repeating: nil, count: ids.count)
+        local = Array(repeating: nil, count: ids.count)
+    }
+
+    var filled: Int { scores.filter { $0 != nil }.count }
+
+    mutating func set(_ index: Int, scores: [Double], world: ParticleSet, local: ParticleSet?) {
+        self.scores[index] = scores
+        self.world[index] = world
+        self.local[index] = local
+    }
+
+    /// Mean over subjects of the root-mean-square particle distance to the truth, in mm.
+    func worldRMSE(against frames: TestSubjectFrames) throws -> Double {
+        var total = 0.0
+        for (i, id) in ids.enumerated() {
+            let truth = try frames.particles(id, frame: .world).points
+            let predicted = world[i]!.points
+            let squared = zip(predicted, truth).map { (($0 - $1) * ($0 - $1)).sum() }.reduce(0, +)
+            total += (squared / Double(max(truth.count, 1))).squareRoot()
+        }
+        return ids.isEmpty ? 0 : total / Double(ids.count)
+    }
+
+    func write(to directory: URL) throws {
+        precondition(filled == ids.count, "every test subject must be predicted before writing")
+        let hasLocal = local.allSatisfy { $0 != nil } && !ids.isEmpty
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(at: directory.appendingPathComponent("world"), withIntermediateDirectories: true)
+        if hasLocal {
+            try fileManager.createDirectory(at: directory.appendingPathComponent("local"), withIntermediateDirectories: true)
+        }
+        do {
+            let writer = try SampleStackWriter(creating: directory.appendingPathComponent("predictions.h5"), ids: ids)
+            try writer.addArray("scores", type: .float64, sampleShape: [numModes], gzipLevel: nil)
+            try writer.addArray("particles_world", type: .float64, sampleShape: [numParticles, 3])
+            if hasLocal { try writer.addArray("particles_local", type: .float64, sampleShape: [numParticles, 3]) }
+            for i in ids.indices {
+                try writer.put("scores", sample: i, scores[i]!)
+                try writer.put("particles_world", sample: i, world[i]!.flattened)
+                if hasLocal { try writer.put("particles_local", sample: i, local[i]!.flattened) }
+            }
+            try writer.finish()
+        } catch let error as HDF5Error {
+            throw StageFailure("cannot write the predictions: \(error)")
+        }
+        for (i, id) in ids.enumerated() {
+            try world[i]!.write(to: directory.appendingPathComponent("world/predicted_\(id).particles"))
+            if hasLocal {
+                try local[i]!.write(to: directory.appendingPathComponent("local/predicted_\(id).particles"))
+            }
+        }
+    }
+}

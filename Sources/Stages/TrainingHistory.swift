@@ -1,0 +1,80 @@
+import Foundation
+import GeometryKit
+
+/// The per-epoch record of a DeepSSM training (spec §4): errors on whitened
+/// PCA scores, the learning rate and the wall time of each epoch.
+public struct TrainingEpoch: Codable, Sendable, Equatable {
+    public var epoch: Int
+    public var learningRate: Double
+    /// Mean over batches of √MSE.
+    public var trainError: Double
+    /// Mean over batches of MSE(prediction, z) / MSE(0, z).
+    public var trainRelativeError: Double
+    /// The same two over the validation samples, one sample at a time; nil in
+    /// epochs without validation (`val_freq`).
+    public var valError: Double?
+    public var valRelativeError: Double?
+    public var seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, learningRate = "lr", trainError = "train_error", trainRelativeError = "train_rel_error"
+        case valError = "val_error", valRelativeError = "val_rel_error", seconds
+    }
+}
+
+/// Every finished epoch of one training, oldest first: what each epoch's
+/// checkpoint carries, so a resumed training keeps the earlier rows.
+public struct TrainingHistory: Codable, Sendable, Equatable {
+    public var epochs: [TrainingEpoch] = []
+
+    public init(epochs: [TrainingEpoch] = []) { self.epochs = epochs }
+
+    /// The validated epoch with the lowest mean validation relative error (the
+    /// earliest on ties); nil when no epoch was validated.
+    public var bestEpoch: TrainingEpoch? {
+        epochs.filter { $0.valRelativeError != nil }
+            .min { ($0.valRelativeError!, $0.epoch) < ($1.valRelativeError!, $1.epoch) }
+    }
+
+    /// The history up to and including epoch `last`.
+    public func prefix(through last: Int) -> TrainingHistory {
+        TrainingHistory(epochs: epochs.filter { $0.epoch <= last })
+    }
+
+    /// `epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds`,
+    /// one row per epoch; an epoch without validation leaves those cells empty.
+    public var csv: String {
+        var lines = ["epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds"]
+        for e in epochs {
+            let cells = [
+                "\(e.epoch)", Self.number(e.learningRate), Self.number(e.trainError),
+                Self.number(e.trainRelativeError), e.valError.map(Self.number) ?? "",
+                e.valRelativeError.map(Self.number) ?? "", String(format: "%.3f", e.seconds),
+            ]
+            lines.append(cells.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Train and validation error per epoch as a PNG, on a log scale when `logScale`.
+    public func plot(to url: URL, logScale: Bool) throws {
+        let validated = epochs.filter { $0.valError != nil }
+        var series = [Plot.Series(name: "train error", x: epochs.map { Double($0.epoch) },
+                                  y: epochs.map(\.trainError))]
+        if !validated.isEmpty {
+            series.append(Plot.Series(name: "validation error", x: validated.map { Double($0.epoch) },
+                                      y: validated.map { $0.valError! }))
+        }
+        try Plot.lines(series, title: "DeepSSM training", xLabel: "epoch",
+                       yLabel: "RMSE of whitened PCA scores", logY: logScale, to: url)
+    }
+
+    private static func number(_ value: Double) -> String { String(format: "%.8g", value) }
+
+    /// JSON with sorted keys, so the same history gives the same bytes.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return try encoder.encode(self)
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import GeometryKit
+import HDF5Kit
+import TorchKit
+import Workflow
+import XCTest
+@testable import Stages
+
+final class DeepSSMPredictTests: XCTestCase {
+    private var root: URL!
+    private var loaders: URL!
+    private var model: URL!
+    private var network: DeepSSMNetwork!
+    // M = 3 particles, N = 3 stored modes, K = 2 used; unit columns of a 9 × 3 matrix.
+    private let mean: [Double] = [0, 0, 0, 10, 0, 0, 0, 10, 0]
+    private let scoreMean: [Double] = [1, -2]
+    private let scoreStd: [Double] = [3, 0.5]
+    // The test subjects' world → local frames: rotation about z by 90°, scale 2, shift.
+    private let frame = SimilarityTransform(rotation: (SIMD3(0, -1, 0), SIMD3(1, 0, 0), SIMD3(0, 0, 1)),
+                                            scale: 2, translation: SIMD3(5, 6, 7))
+
+    private var modes: [Double] {
+        var m = [Double](repeating: 0, count: 9 * 3)
+        m[0 * 3 + 0] = 1            // mode 0 moves particle 0 along x
+        m[4 * 3 + 1] = 1            // mode 1 moves particle 1 along y
+        m[8 * 3 + 2] = 1            // mode 2 moves particle 2 along z
+        return m
+    }
+
+    override func setUpWithError() throws {
+        root = try temporaryTestDirectory("deepssm-predict-tests")
+        loaders = root.appendingPathComponent("loaders")
+        var fixture = LoadersFixture()
+        fixture.scoreMean = scoreMean
+        fixture.scoreStd = scoreStd
+        try fixture.write(to: loaders)
+
+        // An untrained network stands in for a trained one: prediction only maps its outputs.
+        network = try DeepSSMNetwork(inputShape: InputShape(depth: 60, height: 60, width: 60), outputCount: 2, seed: 4)
+        model = root.appendingPathComponent("model")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        for name in ["best", "final"] {
+            try NetworkCheckpoint(network: network, attributes: ["epoch": .int(1)])
+                .write(to: model.appendingPathComponent("\(name)_model.h5"))
+        }
+        try FileManager.default.copyItem(at: loaders.appendingPathComponent("normalization.json"),
+                                         to: model.appendingPathComponent("normalization.json"))
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+
+    private func writePCA(numModes: Int) throws -> URL {
+        let url = root.appendingPathComponent("pca-\(numModes).h5")
+        let file = try HDF5File(creating: url)
+        try file.write(mean, to: "mean")
+        try file.write([9.0, 4, 1], to: "eigenvalues")
+        try file.write(modes, to: "modes", shape: [9, 3])
+        try file.write([Double](repeating: 0, count: 3 * numModes), to: "scores", shape: [3, numModes])
+        try file.setAttribute("num_modes", .int(Int64(numModes)))
+        file.close()
+        return url
+    }
+
+    /// A test cohort (`cohort.json` and the particle arrays of `subjects.h5`):
+    /// `test_1`, `test_0`, whose local particles are `frame` applied to their world ones.
+    private func writeTestCohort(ids: [String] = ["test_1", "test_0"], name: String = "test-cohort") throws -> URL {
+        let directory = root.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let grid = CohortGrid(dims: SIMD3(60, 60, 60), spacing: SIMD3(1, 1, 1), origin: SIMD3(0, 0, 0))
+        let metadata = Cohort.Metadata(ids: ids, grid: grid, numParticles: 3, source: "test", intensityRange: [0, 1])
+        try JSONEncoder().encode(metadata).write(to: directory.appendingPathComponent("cohort.json"))
+        let writer = try SampleStackWriter(creating: directory.appendingPathComponent("subjects.h5"), ids: ids)
+        try writer.addArray("particles_world", type: .float64, sampleShape: [3, 3])
+        try writer.addArray("particles_local", type: .float64, sampleShape: [3, 3])
+        for i in ids.indices {
+            let world = ParticleSet(points: [SIMD3(Double(i), 0, 0), SIMD3(10, 1, 0), SIMD3(0, 10, 2)])
+            try writer.put("particles_world", sample: i, world.flattened)
+            try writer.put("particles_local", sample: i, frame.apply(world).flattened)
+        }
+        try writer.finish()
+        return directory
+    }
+
+    private func run(_ params: DeepSSMPredict.Params = .cpu, pca: URL? = nil, test: URL? = nil) async throws -> DeepSSMTestContext {
+        var inputs = ["model": model!, "loaders": loaders!, "pca": try pca ?? writePCA(numModes: 2)]
+        if let test { inputs["test"] = test }
+        let context = try DeepSSMTestContext(root: root, inputs: inputs, memoDirectory: root.appendingPathComponent("memo"))
+        try await DeepSSMPredict().run(params, context: context)
+        return context
+    }
+
+    func test_run_mapsUnwhitenedScoresThroughPCAToWorldAndLocalParticles() async throws {
+        let context = try await run(test: try writeTestCohort())
+        let output = context.outputURL("predictions")
+        let stack = try SampleStack(contentsOf: output.appendingPathComponent("predictions.h5"))
+        XCTAssertEqual(stack.ids, ["test_0", "test_1"])
+
+        let test = try SampleStack(contentsOf: loaders.appendingPathComponent("test.h5"))
+        for (i, id) in stack.ids.enumerated() {
+            // Independently: network output → s = ŝ σ + μ → p = mean + U[:, :2] s.
+            let image = try test.sample("images", i, as: Float.self)
+            let whitened = try network.evaluateBatch(images: image, shape: InputShape(depth: 60, height: 60, width: 60))
+            let s = (0..<2).map { Double(whitened[$0]) * scoreStd[$0] + scoreMean[$0] }
+            var expected = mean
+            expected[0] += s[0]
+            expected[4] += s[1]
+            let scores = try stack.sample("scores", i, as: Double.self)
+            XCTAssertEqual(scores[0], s[0], accuracy: 1e-12)
+            XCTAssertEqual(scores[1], s[1], accuracy: 1e-12)
+            let world = try stack.sample("particles_world", i, as: Double.self)
+            for (a, b) in zip(world, expected) { XCTAssertEqual(a, b, accuracy: 1e-9) }
+
+            let local = try stack.sample("particles_local", i, as: Double.self)
+            let expectedLocal = frame.apply(ParticleSet(flattened: expected)).flattened
+            for (a, b) in zip(local, expectedLocal) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+
+            let file = try ParticleSet.read(from: output.appendingPathComponent("world/predicted_\(id).particles"))
+            XCTAssertEqual(file.flattened, world)
+            XCTAssertTrue(FileManager.default.fileExists(
+                atPath: output.appendingPathComponent("local/predicted_\(id).particles").path))
+        }
+        XCTAssertNotNil(context.metrics["test_rel_error"])
+        XCTAssertNotNil(context.metrics["test_particle_rmse_world_mm"])
+    }
+
+    func test_run_withoutTestCohort_writesWorldParticlesOnly() async throws {
+        let context = try await run()
+        let output = context.outputURL("predictions")
+        let stack = try SampleStack(contentsOf: output.appendingPathComponent("predictions.h5"))
+        XCTAssertEqual(try stack.arrayNames, ["particles_world", "scores"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output.appendingPathComponent("local").path))
+    }
+
+    func test_run_pcaWithOtherK_failsNamingAllThree() async throws {
+        do {
+            _ = try await run(pca: try writePCA(numModes: 3))
+            XCTFail("the stage did not fail")
+        } catch let failure as StageFailure {
+            XCTAssertTrue(failure.message.contains("K mismatch: the model predicts 2 scores, the loaders whiten 2 and the PCA model keeps 3 modes"),
+                          failure.message)
+        }
+    }
+
+    func test_run_testSubjectMissingFromCohort_failsNamingIt() async throws {
+        let cohort = try writeTestCohort(ids: ["m03_L"], name: "other-cohort")
+        do {
+            _ = try await run(test: cohort)
+            XCTFail("the stage did not fail")
+        } catch let failure as StageFailure {
+            XCTAssertTrue(failure.message.contains("test image 'test_0' has no subject"), failure.message)
+        }
+    }
+}
+
+extension DeepSSMPredict.Params {
+    static var cpu: Self {
+        var p = Self()
+        p.device = "cpu"
+        p.threads = 1
+        return p
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import HDF5Kit
+import Workflow
+@testable import Stages
+
+/// A `StageContext` for running the DeepSSM stages in tests: inputs from a
+/// dictionary, memos in a directory keyed by item (tests that change more than
+/// `epochs` use separate memo directories), and an optional simulated kill.
+final class DeepSSMTestContext: StageContext, @unchecked Sendable {
+    let stageID = "deepssm"
+    let key = "0000"
+    let threads = 1
+    let inputs: [String: URL]
+    let outputs: URL
+    let scratchDirectory: URL
+    let memoDirectory: URL
+    /// Throw `CancellationError` once this many batches have been reported.
+    var killAfterProgressCalls: Int?
+    private(set) var progressCalls = 0
+    private(set) var logs: [String] = []
+    private(set) var metrics: [String: Double] = [:]
+
+    init(root: URL, inputs: [String: URL], memoDirectory: URL) throws {
+        self.inputs = inputs
+        outputs = root.appendingPathComponent("outputs-\(UUID().uuidString)")
+        scratchDirectory = root.appendingPathComponent("scratch-\(UUID().uuidString)")
+        self.memoDirectory = memoDirectory
+        for dir in [outputs, scratchDirectory, memoDirectory] {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+    }
+
+    func input(_ name: String) throws -> URL {
+        guard let url = inputs[name] else { throw StageFailure("input '\(name)' is not connected") }
+        return url
+    }
+
+    func hasInput(_ name: String) -> Bool { inputs[name] != nil }
+    func outputURL(_ name: String) -> URL { outputs.appendingPathComponent(name) }
+
+    func memo(_ item: String, ignoring parameters: Set<String>) -> MemoSlot {
+        DirectoryMemoSlot(key: item, location: memoDirectory.appendingPathComponent(item))
+    }
+
+    func progress(_ done: Int, of total: Int, _ message: String) { progressCalls += 1 }
+    func log(_ line: String) { logs.append(line) }
+    func metric(_ name: String, _ value: Double) { metrics[name] = value }
+
+    func checkCancellation() throws {
+        if let limit = killAfterProgressCalls, progressCalls >= limit { throw CancellationError() }
+    }
+}
+
+struct DirectoryMemoSlot: MemoSlot {
+    let key: String
+    let location: URL
+
+    func lookup() throws -> URL? {
+        FileManager.default.fileExists(atPath: location.path) ? location : nil
+    }
+
+    func store(_ url: URL) throws -> URL {
+        try FileManager.default.moveItem(at: url, to: location)
+        return location
+    }
+}
+
+/// Writes a tiny loaders artifact in the format of `deepssm-loaders`: each
+/// image is K slabs along x, slab k holding the value of target k plus noise,
+/// so the scores are learnable from the images.
+struct LoadersFixture {
+    var shape = (nz: 60, ny: 60, nx: 60)
+    var numModes = 2
+    var trainCount = 4
+    var valCount = 2
+    var testCount = 2
+    /// K written into normalization.json (to provoke a mismatch).
+    var normalizationModes: Int?
+    /// Sample of the training split whose first voxel is NaN.
+    var nanTrainSample: Int?
+    var scoreMean: [Double]?
+    var scoreStd: [Double]?
+
+    func write(to directory: URL) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var random = SplitMix(seed: 3)
+        for (split, count) in [("train", trainCount), ("val", valCount), ("test", testCount)] {
+            let ids = (0..<count).map { "\(split)_\($0)" }
+            let geometry = SampleStack.Geometry(dims: [shape.nx, shape.ny, shape.nz], spacing: [1, 1, 1],
+                                                origin: [0, 0, 0])
+            let writer = try SampleStackWriter(creating: directory.appendingPathComponent("\(split).h5"),
+                                               ids: ids, geometry: geometry)
+            try writer.addArray("images", type: .float32, sampleShape: [shape.nz, shape.ny, shape.nx])
+            try writer.addArray("targets", type: .float32, sampleShape: [numModes])
+            for i in 0..<count {
+                let targets = (0..<numModes).map { _ in Float(random.unit() * 2 - 1) }
+                var image = [Float](repeating: 0, count: shape.nz * shape.ny * shape.nx)
+                for v in image.indices {
+                    let slab = min((v % shape.nx) * numModes / shape.nx, numModes - 1)
+                    image[v] = targets[slab] + Float(random.unit() - 0.5) * 0.2
+                }
+                if split == "train", i == nanTrainSample { image[0] = .nan }
+                try writer.put("images", sample: i, image)
+                try writer.put("targets", sample: i, targets)
+            }
+            try writer.finish()
+        }
+        let k = normalizationModes ?? numModes
+        try LoaderNormalization(intensityMean: 0, intensityStd: 1,
+                                scoreMean: scoreMean ?? Array(repeating: 0, count: k),
+                                scoreStd: scoreStd ?? Array(repeating: 1, count: k), downFactor: 0.75,
+                                batchSize: 2, dims: [shape.nx, shape.ny, shape.nz], spacing: [1, 1, 1],
+                                origin: [0, 0, 0], trainCount: trainCount, valCount: valCount,
+                                testCount: testCount)
+            .write(to: directory.appendingPathComponent("normalization.json"))
+    }
+}
+
+/// SplitMix64: a fixed sequence for test data.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+func temporaryTestDirectory(_ name: String) throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}

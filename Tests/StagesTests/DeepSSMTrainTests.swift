@@ -1,0 +1,165 @@
+import Foundation
+import TorchKit
+import Workflow
+import XCTest
+@testable import Stages
+
+final class DeepSSMTrainTests: XCTestCase {
+    private var root: URL!
+    private var loaders: URL!
+
+    override func setUpWithError() throws {
+        root = try temporaryTestDirectory("deepssm-train-tests")
+        loaders = root.appendingPathComponent("loaders")
+        try LoadersFixture().write(to: loaders)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+
+    private func params(epochs: Int, _ edit: (inout DeepSSMTrain.Params) -> Void = { _ in }) -> DeepSSMTrain.Params {
+        var p = DeepSSMTrain.Params()
+        p.epochs = epochs
+        p.batch_size = 2
+        p.learning_rate = 1e-3
+        p.device = "cpu"
+        p.threads = 1
+        edit(&p)
+        return p
+    }
+
+    private func context(memo: String = "memo", loaders: URL? = nil) throws -> DeepSSMTestContext {
+        try DeepSSMTestContext(root: root, inputs: ["loaders": loaders ?? self.loaders],
+                               memoDirectory: root.appendingPathComponent(memo))
+    }
+
+    private func failure(_ params: DeepSSMTrain.Params, loaders: URL? = nil) async throws -> String {
+        do {
+            try await DeepSSMTrain().run(params, context: try context(memo: UUID().uuidString, loaders: loaders))
+        } catch let failure as StageFailure {
+            return failure.message
+        }
+        XCTFail("the stage did not fail")
+        return ""
+    }
+
+    private func finalModel(_ context: DeepSSMTestContext) throws -> Data {
+        try Data(contentsOf: context.outputURL("model").appendingPathComponent("final_model.h5"))
+    }
+
+    func test_run_tinyPool_errorFallsAndEveryOutputIsWritten() async throws {
+        let context = try context()
+        try await DeepSSMTrain().run(params(epochs: 3), context: context)
+
+        let model = context.outputURL("model")
+        for file in ["best_model.h5", "final_model.h5", "normalization.json", "training.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: model.appendingPathComponent(file).path), file)
+        }
+        let rows = try String(contentsOf: context.outputURL("log"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.first?.joined(separator: ","),
+                       "epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds")
+        XCTAssertEqual(rows.count, 4)
+        let trainErrors = rows.dropFirst().map { Double($0[2])! }
+        XCTAssertLessThan(trainErrors.last!, trainErrors.first!, "train errors \(trainErrors)")
+        XCTAssertTrue(rows.dropFirst().allSatisfy { Double($0[5]) != nil }, "every epoch validated")
+
+        let png = try Data(contentsOf: context.outputURL("curve"))
+        XCTAssertEqual(Array(png.prefix(4)), [0x89, 0x50, 0x4E, 0x47])
+        XCTAssertNotNil(context.metrics["best_val_rel_error"])
+
+        // The best model is the epoch with the lowest validation relative error.
+        let history = rows.dropFirst().map { (Int($0[0])!, Double($0[5])!) }
+        let best = history.min { ($0.1, $0.0) < ($1.1, $1.0) }!.0
+        let bestFile = try NetworkCheckpoint(contentsOf: model.appendingPathComponent("best_model.h5"))
+        XCTAssertEqual(bestFile.attributes["epoch"], .int(Int64(best)))
+        XCTAssertFalse(bestFile.tensors.contains { $0.name.hasPrefix("optimizer/") })
+    }
+
+    func test_run_killedThenRerun_resumesAndEqualsUninterrupted() async throws {
+        let uninterrupted = try context(memo: "memo-a")
+        try await DeepSSMTrain().run(params(epochs: 2), context: uninterrupted)
+
+        let killed = try context(memo: "memo-b")
+        killed.killAfterProgressCalls = 3  // epoch 1 has 2 batches: dies in epoch 2
+        do {
+            try await DeepSSMTrain().run(params(epochs: 2), context: killed)
+            XCTFail("the run was not interrupted")
+        } catch is CancellationError {}
+
+        let resumed = try context(memo: "memo-b")
+        try await DeepSSMTrain().run(params(epochs: 2), context: resumed)
+        XCTAssertTrue(resumed.logs.contains("resuming from the checkpoint of epoch 1 of 2"), "\(resumed.logs)")
+        XCTAssertEqual(resumed.progressCalls, 2, "only epoch 2 is trained again")
+        XCTAssertEqual(try finalModel(resumed), try finalModel(uninterrupted))
+    }
+
+    func test_run_raisingThenLoweringEpochs_reusesStoredEpochs() async throws {
+        let one = try context()
+        try await DeepSSMTrain().run(params(epochs: 1), context: one)
+        let two = try context()
+        try await DeepSSMTrain().run(params(epochs: 2), context: two)
+        XCTAssertTrue(two.logs.contains("resuming from the checkpoint of epoch 1 of 2"), "\(two.logs)")
+        XCTAssertEqual(two.progressCalls, 2)
+        let csv = try String(contentsOf: two.outputURL("log"), encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 3)
+
+        let lowered = try context()
+        try await DeepSSMTrain().run(params(epochs: 1), context: lowered)
+        XCTAssertEqual(lowered.progressCalls, 0, "epoch 1 is reused, nothing is trained")
+        XCTAssertEqual(try finalModel(lowered), try finalModel(one))
+    }
+
+    func test_run_cudaRequestedWithoutGPU_failsEarlySayingWhy() async throws {
+        try XCTSkipIf(Torch.cudaDeviceCount > 0, "a CUDA device is present")
+        let message = try await failure(params(epochs: 1) { $0.device = "cuda" })
+        XCTAssertTrue(message.contains("device 'cuda' was requested"), message)
+    }
+
+    func test_run_inputBelowMinimum_namesMinimumSize() async throws {
+        let small = root.appendingPathComponent("small")
+        var fixture = LoadersFixture()
+        fixture.shape = (nz: 59, ny: 60, nx: 60)
+        try fixture.write(to: small)
+        let message = try await failure(params(epochs: 1), loaders: small)
+        XCTAssertTrue(message.contains("1x59x60x60 is too small"), message)
+        XCTAssertTrue(message.contains("at least 60"), message)
+    }
+
+    func test_run_targetsAndNormalizationDisagreeOnK_failsNamingBoth() async throws {
+        let mismatched = root.appendingPathComponent("mismatched")
+        var fixture = LoadersFixture()
+        fixture.normalizationModes = 3
+        try fixture.write(to: mismatched)
+        let message = try await failure(params(epochs: 1), loaders: mismatched)
+        XCTAssertTrue(message.contains("K mismatch: train.h5 holds 2 target scores"), message)
+        XCTAssertTrue(message.contains("normalization.json has 3 modes"), message)
+    }
+
+    func test_run_nanImage_stopsNamingEpochAndKeepingLastCheckpoint() async throws {
+        let broken = root.appendingPathComponent("broken")
+        var fixture = LoadersFixture()
+        fixture.nanTrainSample = 1
+        try fixture.write(to: broken)
+        let message = try await failure(params(epochs: 2), loaders: broken)
+        XCTAssertTrue(message.contains("training diverged: the loss is nan in epoch 1"), message)
+        XCTAssertTrue(message.contains("train_1"), message)
+        XCTAssertTrue(message.contains("the checkpoint of epoch 0 stays in the cache"), message)
+    }
+
+    func test_params_invalidValues_reportEveryIssue() {
+        var p = DeepSSMTrain.Params()
+        p.device = "tpu"
+        p.epochs = 0
+        p.learning_rate = -1
+        let issues = p.validate()
+        XCTAssertEqual(Set(issues.map(\.parameter)), ["device", "epochs", "learning_rate"])
+        XCTAssertTrue(issues.contains { $0.message.contains("'tpu' is not a device; use cpu, cuda or auto") })
+    }
+
+    func test_params_decayLR_followsStepLR() {
+        var p = DeepSSMTrain.Params()
+        p.decay_lr = true
+        XCTAssertEqual(p.learningRate(epoch: 1), 1e-4)
+        XCTAssertEqual(p.learningRate(epoch: 3), 1e-4 * 0.99 * 0.99, accuracy: 1e-15)
+    }
+}
