@@ -5,5 +5,6 @@ import Workflow
 // `ssmflow`: the engine's built-in kinds plus every kind of the femur pipeline.
 var registry = StageRegistry(StageCatalog.all)
 registry.inspectors = StageCatalog.inspectors
+registry.exporters = StageCatalog.exporters
 registry.finishers = StageCatalog.finishers
 await SSMFlow.main(registry: registry, commands: [CohortCommand.self, AugmentCommand.self])

@@ -107,13 +107,28 @@ struct CacheCommand: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "export", abstract: "Copy a cached artifact out as ordinary files.",
-            discussion: "Example:\n  ssmflow cache export predict.particles out/")
+            commandName: "export", abstract: "Write a cached artifact out as ordinary files.",
+            discussion: """
+            Artifacts with a layout of their own are written in it, into DIR (which must be \
+            new or empty): an augmentation pool (augment.pool) as the reference's \
+            Generated-Images/*.nrrd, Generated-Particles/*.particles, PCA_Particle_Info/ and \
+            TotalData.csv; a cohort (femur-cohort.cohort, shapeworks-femur.cohort, split.train, \
+            split.test) as ShapeWorks' femur layout (groomed/images/, shape_models/femur/...). \
+            Any other artifact, or any with --raw, is copied as it is to DIR/OUTPUT.
+
+            Examples:
+              ssmflow cache export predict.particles out/
+              ssmflow cache export augment.pool augmentation/
+              ssmflow cache export split.train femur-train/
+              ssmflow cache export augment.pool out/ --raw
+            """)
         @OptionGroup var cache: CacheOptions
         @Argument(help: "STAGE.OUTPUT (or WORKFLOW/STAGE.OUTPUT).")
         var artifact: String
-        @Argument(help: "The directory to copy into.")
+        @Argument(help: "The directory to write into.")
         var directory: String
+        @Flag(help: "Copy the cached files as they are, not in the artifact's own layout.")
+        var raw = false
 
         func run() throws {
             guard let dot = artifact.lastIndex(of: ".") else {
@@ -122,11 +137,10 @@ struct CacheCommand: ParsableCommand {
             let maintenance = CacheMaintenance(store: try cache.store())
             let record = try maintenance.findRecord(String(artifact[..<dot]))
             let output = String(artifact[artifact.index(after: dot)...])
-            guard let stored = record.outputs[output] else {
-                throw CacheError("stage '\(record.stage)' has no output '\(output)'; outputs: \(record.outputs.keys.sorted().joined(separator: ", "))")
+            switch try maintenance.exportArtifact(record, output: output, to: URL(fileURLWithPath: directory),
+                                                  exporters: makeRegistry().exporters, raw: raw) {
+            case .layout(let url), .copy(let url): print(url.path)
             }
-            let url = try maintenance.export(stored, named: output, to: URL(fileURLWithPath: directory))
-            print(url.path)
         }
     }
 

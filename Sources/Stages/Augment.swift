@@ -9,8 +9,9 @@ import Workflow
 ///
 /// Generated samples are computed in shards of `shard_size` consecutive indices,
 /// each memoized with `num_samples` left out of its key: raising `num_samples`
-/// computes only the new samples, lowering it reuses what exists.
-public struct Augment: Stage {
+/// computes only the new samples, lowering it reuses what exists. On Slurm each
+/// shard is one array task (`runShard`); `run` then only assembles.
+public struct Augment: ShardedStage {
     public static let kind = "augment"
     public static let version = 1
     public static let summary = "pca of the training shapes, sampled new shapes and thin-plate-spline warped images"
@@ -74,68 +75,54 @@ public struct Augment: Stage {
         }
     }
 
-    /// Parameters that change no generated sample, left out of the shard memo keys.
-    static let ignoredByShards: Set<String> = ["num_samples", "plots"]
-
     public init() {}
 
+    /// Consecutive generated samples (1-based `first`, `count`) memoized together.
+    struct Shard: Equatable {
+        var first: Int
+        var count: Int
+        /// The memo item: the samples it holds, never the shard's position, so a
+        /// shard keeps its key when `num_samples` changes.
+        var item: String { "shard-\(first)-\(count)" }
+    }
+
+    /// The shards of `num_samples` samples, `shard_size` each (the last may be short).
+    static func shards(_ params: Params) -> [Shard] {
+        stride(from: 1, through: params.num_samples, by: params.shard_size).map {
+            Shard(first: $0, count: min(params.shard_size, params.num_samples - $0 + 1))
+        }
+    }
+
+    public static func shardCount(_ params: Params) -> Int { shards(params).count }
+
+    public func runShard(_ index: Int, _ params: Params, context: StageContext) async throws {
+        let shards = Self.shards(params)
+        guard shards.indices.contains(index) else {
+            throw StageFailure("stage '\(context.stageID)' has \(shards.count) shards of generated samples but shard \(index) was asked for; resubmit the workflow")
+        }
+        let setup = try AugmentSetup(params, context: context)
+        let shard = shards[index]
+        let (_, made) = try setup.storedShard(shard, context: context)
+        context.log("shard \(index): samples \(shard.first)...\(shard.first + shard.count - 1) \(made ? "generated" : "were already memoized")")
+    }
+
     public func run(_ params: Params, context: StageContext) async throws {
-        let cohort = try Cohort(directory: context.input("train"))
-        let n = cohort.count
-        guard n >= 2 else {
-            throw StageFailure("augment needs at least 2 training subjects, the 'train' cohort has \(n); connect a larger cohort")
-        }
-        let world = try (0..<n).map(cohort.worldParticles)
-        let local = try (0..<n).map(cohort.localParticles)
-        // N centred shapes span at most N − 1 modes, and the samplers need a
-        // non-singular K × K covariance: a small cohort (the tiny test's 4
-        // subjects) gets fewer modes, with a note, rather than a failure.
-        var numModes = params.num_dim
-        if numModes > n - 1 {
-            context.log("num_dim \(numModes) is more than the \(n - 1) modes \(n) training shapes span; using \(n - 1)")
-            numModes = n - 1
-        }
-        let model = try PCAModel.fit(world, numModes: numModes, percentVariability: params.percent_variability)
-        context.log(String(format: "pca: %d of %d modes keep %.2f %% of the variance (%d shapes × %d particles)",
-                           model.numModes, model.modeCount, model.varianceKept * 100, n, model.numParticles))
-        context.metric("pca_num_modes", Double(model.numModes))
-        context.metric("pca_variance_kept", model.varianceKept)
+        let setup = try AugmentSetup(params, context: context)
+        let cohort = setup.cohort, model = setup.model
         let pcaDirectory = context.outputURL("pca")
         try FileManager.default.createDirectory(at: pcaDirectory, withIntermediateDirectories: true)
         try model.write(to: pcaDirectory.appendingPathComponent(PCAModel.fileName))
 
-        let seed = UInt64(params.seed)
-        let kind = SamplerKind(rawValue: params.sampler) ?? .kde
-        let sampler = try kind.make(scores: model.scores, noise: KDESampler.Noise(rawValue: params.kde_noise) ?? .whitened,
-                                    maxComponents: params.mixture_max_components, seed: seed)
-        if let kde = sampler as? KDESampler {
-            context.log("kde: bandwidth h = \(kde.bandwidth), noise model \(kde.noise.rawValue)")
-            context.metric("kde_bandwidth", kde.bandwidth)
-        } else if let mixture = sampler as? MixtureSampler {
-            context.log("mixture: \(mixture.components.count) components by bic")
-        }
-        let generator = SampleGenerator(
-            model: model, sampler: sampler, seed: seed, world: world, local: local, landmarkStride: params.landmark_stride,
-            warp: ImageWarp(gridStep: params.grid_step, correctionRadius: params.correction_radius, threads: 1),
-            loadImage: { try cohort.image($0) })
-
         let pool = context.outputURL("pool")
         try FileManager.default.createDirectory(at: pool, withIntermediateDirectories: true)
-        try writeOriginals(cohort, model: model, world: world, local: local, to: pool.appendingPathComponent("originals.h5"))
+        try writeOriginals(cohort, model: model, world: setup.world, local: setup.local,
+                           to: pool.appendingPathComponent("originals.h5"))
         var files = ["originals.h5"]
-        let shards = stride(from: 1, through: params.num_samples, by: params.shard_size).map {
-            (first: $0, count: min(params.shard_size, params.num_samples - $0 + 1))
-        }
+        let shards = Self.shards(params)
         var reused = 0
         for (s, shard) in shards.enumerated() {
             try context.checkCancellation()
-            let slot = context.memo("shard-\(shard.first)-\(shard.count)", ignoring: Self.ignoredByShards)
-            var made = false
-            let stored = try slot.get(in: context.scratchDirectory) { url in
-                made = true
-                try generator.writeShard(to: url, first: shard.first, count: shard.count, threads: context.threads,
-                                         gzipLevel: params.compression > 0 ? params.compression : nil)
-            }
+            let (stored, made) = try setup.storedShard(shard, context: context)
             if !made { reused += shard.count }
             let name = String(format: "shard-%05d.h5", s)
             try Self.link(stored, to: pool.appendingPathComponent(name))
@@ -146,7 +133,7 @@ public struct Augment: Stage {
         context.metric("samples_reused", Double(reused))
 
         let index = TrainingPool.Index(
-            files: files, count: n + params.num_samples, num_modes: model.numModes, num_particles: model.numParticles,
+            files: files, count: cohort.count + params.num_samples, num_modes: model.numModes, num_particles: model.numParticles,
             dims: [cohort.dims.x, cohort.dims.y, cohort.dims.z], spacing: [cohort.spacing.x, cohort.spacing.y, cohort.spacing.z],
             origin: [cohort.origin.x, cohort.origin.y, cohort.origin.z])
         let encoder = JSONEncoder()

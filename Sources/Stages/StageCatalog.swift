@@ -19,4 +19,11 @@ public enum StageCatalog {
         CohortInspector(),
         HDF5Inspector(),
     ]
+
+    /// Writers of the reference's layouts for `ssmflow cache export`, tried in
+    /// order before the engine's plain copy.
+    public static let exporters: [any ArtifactExporter] = [
+        AugmentPoolExporter(),
+        CohortExporter(),
+    ]
 }

@@ -102,12 +102,15 @@ extension ReadsExternalFiles {
 }
 
 /// The stage kinds a workflow may use, plus the hooks that give artifacts and
-/// runs their domain meaning (inspectors, finishers). The engine registers its
+/// runs their domain meaning (inspectors, exporters, finishers). The engine registers its
 /// built-in `shell` kind; the command line adds the pipeline's kinds.
 public struct StageRegistry: Sendable {
     public private(set) var kinds: [String: StageKind] = [:]
     /// Summarisers for `ssmflow cache show` (first match wins; plain files otherwise).
     public var inspectors: [any ArtifactInspector] = []
+    /// Writers of domain layouts for `ssmflow cache export` (first that handles
+    /// an artifact wins; a plain copy otherwise).
+    public var exporters: [any ArtifactExporter] = []
     /// Called after every run, in order.
     public var finishers: [any RunFinisher] = []
 
