@@ -6,6 +6,8 @@
 #   - a second submission runs nothing,
 #   - a killed array task fails the run, and the next submission resubmits
 #     that task alone (finished shards are not redone),
+#   - the tiny femur workflow does all of this too, its augmentation running
+#     as a job array (when the full `ssmflow` is built),
 # and brings the cluster down. Prints "skipped: REASON" and exits 0 when the
 # daemons cannot run here (not root, Slurm not installed, daemons refuse).
 #
@@ -139,11 +141,61 @@ logs=$(cd "$latest" && ls squares.shards-*.log)
 grep -q "numbers  *cached" "$work/last.out" || fail "the resubmission reran the cached stage 'numbers'"
 say "a killed array task failed the run and was resubmitted alone"
 
-# 4. The femur use case, tiny profile.
+# 4. The femur use case, tiny profile, with augmentation in shards of 2
+#    samples: its 8 generated samples run as a 4-task job array. libtorch's
+#    float sums depend on its thread count, and a Slurm job gets its own CPU
+#    count: training and prediction are pinned to one thread so that local and
+#    Slurm runs can agree byte for byte.
 femur=workflows/femur_deepssm.yaml
+femur_args=(--profile tiny --set augment.shard_size=2 --set deepssm-train.threads=1 --set deepssm-predict.threads=1)
 if [[ ${SSMFLOW_SLURM_FEMUR:-1} != 0 && -f $femur && -x $full_bin ]] && grep -q "^ *tiny:" "$femur"; then
   ssmflow=$(realpath "$full_bin")
-  check_same "$femur" femur --profile tiny
+  cache=$work/femur-slurm
+  check_same "$femur" femur "${femur_args[@]}"
+  jobs=$(ls "$cache"/slurm/jobs/*/jobs.json | head -n 1)
+  augment_array=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("augment.shards", ""))' "$jobs")
+  [[ -n $augment_array ]] || fail "femur: augment was not submitted as a job array ($jobs)"
+  [[ $(ls "$(dirname "$jobs")"/augment.shards-*.log | wc -l) == 4 ]] ||
+    fail "femur: the augment array did not run 4 tasks: $(ls "$(dirname "$jobs")")"
+  say "femur: augment ran as a job array of 4 shards"
+
+  # A killed augment task, on the same cache with another augmentation seed
+  # (the cohort and split stay cached; only augment runs). A job holding both
+  # CPUs keeps the array pending until task 3 is cancelled; then the
+  # resubmission runs task 3 alone and does not redo the finished shards.
+  kill_args=("${femur_args[@]}" --set augment.seed=2 --until augment)
+  blocker=$(sbatch --parsable --job-name=hold-cpus --cpus-per-task=2 --output=/dev/null --wrap "sleep 600")
+  run_slurm "$femur" "$cache" "${kill_args[@]}" &
+  runner=$!
+  array=""
+  for _ in $(seq 240); do
+    array=$(python3 -c '
+import glob, json, os, sys
+for path in sorted(glob.glob(sys.argv[1] + "/slurm/jobs/*/jobs.json"), key=os.path.getmtime, reverse=True)[:1]:
+    print(json.load(open(path)).get("augment.shards", ""))' "$cache" 2>/dev/null) || true
+    [[ -n $array && $array != "$augment_array" ]] && break
+    array=""
+    sleep 0.5
+  done
+  [[ -n $array ]] || { scancel "$blocker"; kill "$runner" 2>/dev/null || true; fail "femur: no augment array was submitted within 120 s"; }
+  scancel "${array}_3"
+  scancel "$blocker"
+  if wait "$runner"; then cat "$work/last.out"; fail "femur: the run succeeded although array task ${array}_3 was cancelled"; fi
+  grep -q "shard 3 (Slurm array $array) ended CANCELLED" "$work/last.out" ||
+    { cat "$work/last.out"; fail "femur: the failed run does not name the cancelled task"; }
+  shards=$(ls -td "$cache"/slurm/shards/*/ | head -n 1)
+  [[ -f $shards/0.done && -f $shards/1.done && -f $shards/2.done && ! -f $shards/3.done ]] ||
+    fail "femur: shards 0-2 should have finished and shard 3 not: $(ls "$shards")"
+  before=$(stat -c '%Y %n' "$shards"/0.done "$shards"/1.done "$shards"/2.done)
+  run_slurm "$femur" "$cache" "${kill_args[@]}" || { cat "$work/last.out"; fail "femur: the resubmission failed"; }
+  latest=$(ls -td "$cache"/slurm/jobs/*/ | head -n 1)
+  logs=$(cd "$latest" && ls augment.shards-*.log)
+  [[ $logs == "augment.shards-"*"_3.log" && $(echo "$logs" | wc -l) == 1 ]] ||
+    fail "femur: the resubmission ran array tasks '$logs' instead of task 3 alone"
+  [[ $(stat -c '%Y %n' "$shards"/0.done "$shards"/1.done "$shards"/2.done) == "$before" ]] ||
+    fail "femur: finished shards were redone"
+  grep -q "femur-cohort  *cached" "$work/last.out" || fail "femur: the resubmission reran the cached stage 'femur-cohort'"
+  say "femur: a cancelled augment task failed the run and was resubmitted alone"
 else
   say "femur workflow: not run (no $femur with a tiny profile, no $full_bin, or SSMFLOW_SLURM_FEMUR=0)"
 fi

@@ -93,8 +93,11 @@ public struct Augment: ShardedStage {
         }
     }
 
+    /// ⌈num_samples / shard_size⌉: one Slurm array task per shard.
     public static func shardCount(_ params: Params) -> Int { shards(params).count }
 
+    /// Generates shard `index` into its memo slot exactly as `run` does, and
+    /// writes no output.
     public func runShard(_ index: Int, _ params: Params, context: StageContext) async throws {
         let shards = Self.shards(params)
         guard shards.indices.contains(index) else {
@@ -106,6 +109,8 @@ public struct Augment: ShardedStage {
         context.log("shard \(index): samples \(shard.first)...\(shard.first + shard.count - 1) \(made ? "generated" : "were already memoized")")
     }
 
+    /// Writes the PCA model and the pool (originals, then every shard from its
+    /// memo slot, generating the missing ones), `total_data` and the plots.
     public func run(_ params: Params, context: StageContext) async throws {
         let setup = try AugmentSetup(params, context: context)
         let cohort = setup.cohort, model = setup.model

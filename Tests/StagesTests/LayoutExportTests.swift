@@ -31,7 +31,7 @@ final class LayoutExportTests: XCTestCase {
         XCTAssertEqual(try NRRD.read(out.appendingPathComponent("Generated-Images/Generated_sample_0003.nrrd")).voxels,
                        try pool.image(8).voxels)
         XCTAssertEqual(try String(contentsOf: out.appendingPathComponent("PCA_Particle_Info/eigenvalues.txt"), encoding: .utf8)
-            .split(separator: "\n").count, 5, "6 training shapes span 5 modes")
+            .split(separator: "\n").count, 6, "one eigenvalue per training shape")
     }
 
     func test_augmentPool_raw_isCopiedAsCached() async throws {

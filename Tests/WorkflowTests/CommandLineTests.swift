@@ -127,4 +127,20 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(run.stages(.cached), ["a"])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.locksDirectory.path), [])
     }
+
+    func test_cacheExportHelp_namesTheLayoutsAndRaw() throws {
+        let help = try ssmflow("cache", "export", "--help")
+        XCTAssertEqual(help.status, 0, help.output)
+        let text = help.output.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for phrase in [
+            "OVERVIEW: Write a cached artifact out as ordinary files.",
+            "an augmentation pool (augment.pool) as the reference's Generated-Images/*.nrrd, Generated-Particles/*.particles, PCA_Particle_Info/ and TotalData.csv;",
+            "a cohort (femur-cohort.cohort, shapeworks-femur.cohort, split.train, split.test) as ShapeWorks' femur layout",
+            "Any other artifact, or any with --raw, is copied as it is to DIR/OUTPUT.",
+            "--raw Copy the cached files as they are, not in the artifact's own layout.",
+            "ssmflow cache export augment.pool augmentation/",
+        ] {
+            XCTAssertTrue(text.contains(phrase), "missing: \(phrase)\n\(help.output)")
+        }
+    }
 }
