@@ -92,7 +92,7 @@ let package = Package(
                           exclude: ["run.sh"]),
 
         .executableTarget(name: "loaders-bench", dependencies: ["Stages", "HDF5Kit", "GeometryKit", "Workflow"],
-                          path: "bench/loaders"),
+                          path: "bench/loaders", exclude: ["run.sh"]),
 
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],

@@ -162,7 +162,7 @@ extern "C" cvtk_status cvtk_render_heatmap(const cvtk_mesh *mesh, const char *ar
       camera->SetPosition(centre[0] + d[0] / norm, centre[1] + d[1] / norm, centre[2] + d[2] / norm);
       camera->SetViewUp(up[0], up[1], up[2]);
       renderer->ResetCamera();
-      camera->Zoom(1.15);
+      camera->Zoom(1.05);
       window->AddRenderer(renderer);
     }
 

@@ -7,6 +7,16 @@ struct CacheCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "List, inspect, export, verify and garbage-collect the stage cache.",
+        discussion: """
+        The cache is --cache-dir, else $SSMFLOW_CACHE, else ./cache.
+
+        Examples:
+          ssmflow cache ls
+          ssmflow cache show train
+          ssmflow cache export predict.particles out/
+          ssmflow cache verify
+          ssmflow cache gc --keep-last 3 --dry-run
+        """,
         subcommands: [List.self, Show.self, Export.self, Verify.self, GC.self]
     )
 

@@ -134,6 +134,7 @@ struct ExecStageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec-stage",
         abstract: "Run one stage whose inputs are cached and commit it (used by cluster executors).",
+        discussion: "Example:\n  ssmflow exec-stage workflows/femur_deepssm.yaml --stage train --key 3fa9c2...",
         shouldDisplay: false
     )
 

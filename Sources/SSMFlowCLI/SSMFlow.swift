@@ -10,13 +10,18 @@ public struct SSMFlow: AsyncParsableCommand {
     /// Every stage kind, inspector and finisher of this executable.
     nonisolated(unsafe) static var registry = StageRegistry()
 
-    /// Runs the command line with `registry`.
-    public static func main(registry: StageRegistry) async {
+    /// Subcommands the executable adds (e.g. `ssmflow cohort` from the pipeline).
+    nonisolated(unsafe) static var extraCommands: [ParsableCommand.Type] = []
+
+    /// Runs the command line with `registry` and the executable's own `commands`.
+    public static func main(registry: StageRegistry, commands: [ParsableCommand.Type] = []) async {
         self.registry = registry
+        self.extraCommands = commands
         await main()
     }
 
-    public static let configuration = CommandConfiguration(
+    // Computed, so the executable's extra subcommands are part of it.
+    public static var configuration: CommandConfiguration { CommandConfiguration(
         commandName: "ssmflow",
         abstract: "Run statistical-shape-model workflows with a content-addressed stage cache.",
         discussion: """
@@ -34,8 +39,8 @@ public struct SSMFlow: AsyncParsableCommand {
         """,
         subcommands: [RunCommand.self, PlanCommand.self, StatusCommand.self, DagCommand.self,
                       ExplainCommand.self, CacheCommand.self, RunsCommand.self, DiffCommand.self,
-                      KindsCommand.self, ExecStageCommand.self]
-    )
+                      KindsCommand.self, ExecStageCommand.self] + extraCommands
+    ) }
 
     /// Parses, runs, and maps errors to the documented exit codes.
     public static func main() async {

@@ -14,7 +14,7 @@ struct DeepSSMLoaderBuilder {
     var batchSize = 8
     var threads = 1
     var progress: @Sendable (Int, Int, String) -> Void = { _, _, _ in }
-    var checkCancellation: () throws -> Void = {}
+    var checkCancellation: @Sendable () throws -> Void = {}
 
     /// The split of pool positions: train and validation, each in ascending order.
     func split(poolCount: Int) throws -> (train: [Int], val: [Int]) {
@@ -155,16 +155,18 @@ struct DeepSSMLoaderBuilder {
                                             _ body: @Sendable (Int) throws -> T) throws -> [T] {
         let results = ResultSlots<T>(count: count)
         let workers = max(1, min(threads, count))
-        let progress = self.progress
+        let progress = self.progress, checkCancellation = self.checkCancellation
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             for index in stride(from: worker, to: count, by: workers) {
                 if results.hasFailure { return }
-                let result = Result { try body(index) }
-                let done = results.set(index, result)
-                progress(done, count, message)
+                let result = Result { () throws -> T in
+                    try checkCancellation()
+                    return try body(index)
+                }
+                // Reported under the slots' lock, so the counts arrive in order.
+                results.set(index, result) { done in progress(done, count, message) }
             }
         }
-        try checkCancellation()
         return try results.values()
     }
 }
@@ -181,12 +183,12 @@ private final class ResultSlots<T>: @unchecked Sendable {
 
     var hasFailure: Bool { lock.withLock { failed } }
 
-    func set(_ index: Int, _ result: Result<T, Error>) -> Int {
+    func set(_ index: Int, _ result: Result<T, Error>, then report: (Int) -> Void) {
         lock.withLock {
             slots[index] = result
             done += 1
             if case .failure = result { failed = true }
-            return done
+            report(done)
         }
     }
 

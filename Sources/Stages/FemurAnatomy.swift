@@ -66,9 +66,9 @@ public struct FemurAnatomy: Sendable, Equatable, Codable {
         a.neckRadius = (neckRadius + 0.6 * robust + jitter(0.8)) * size
         a.neckFlattening = neckFlattening + jitter(0.05)
         a.neckShaftAngle = neckShaftAngle + 4.0 * varus + jitter(2.5)
-        a.anteversion = anteversion + jitter(6.0)
+        a.anteversion = anteversion + jitter(5.0)
         a.neckBaseDepth = (neckBaseDepth + jitter(1.5)) * size
-        a.shaftLength = (shaftLength + jitter(4.0)) * size
+        a.shaftLength = (shaftLength + jitter(2.5)) * size
         a.shaftRadius = (shaftRadius + 0.7 * robust + jitter(0.6)) * size
         a.shaftFlare = shaftFlare + jitter(0.06)
         a.shaftEllipticity = shaftEllipticity + jitter(0.05)
@@ -78,7 +78,7 @@ public struct FemurAnatomy: Sendable, Equatable, Codable {
         a.greaterTrochanterShift = (greaterTrochanterShift + jitter(2.0)) * size
         a.lesserTrochanterSize = lesserTrochanterSize + 0.05 * robust + jitter(0.12)
         a.lesserTrochanterHeight = (lesserTrochanterHeight + jitter(2.5)) * size
-        a.bumps = bumps.map { ($0 + jitter(1.2)) * size }
+        a.bumps = bumps.map { ($0 + jitter(2.2)) * size }
         return a
     }
 

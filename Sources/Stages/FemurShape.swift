@@ -36,6 +36,9 @@ public struct FemurShape: Sendable {
         (3, SIMD3(0, 0, 1)), (3, SIMD3(0.6, 0.8, 0)), (3, SIMD3(0.6, -0.8, 0)),
         (4, SIMD3(1, 0, 0)),
         (2, SIMD3(0, 1, 0.5)), (2, SIMD3(-1, 0, 0.7)), (2, SIMD3(1, 0, 0.35)), (2, SIMD3(0, -1, 0.85)),
+        (0, SIMD3(0, -0.6, 0.8)), (0, SIMD3(0.5, 0.5, 0.7)), (1, SIMD3(0, 1, 0.3)),
+        (3, SIMD3(-0.5, 0, 0.85)), (3, SIMD3(1, 0, 0)), (4, SIMD3(0.5, 0.85, 0)),
+        (2, SIMD3(1, 0, 0.9)), (2, SIMD3(0, 1, 0.2)), (2, SIMD3(0.7, -0.7, 0.6)), (2, SIMD3(-0.7, 0.7, 0.9)),
     ]
     /// Width (standard deviation, mm) of a bump.
     static let bumpWidth = 7.0

@@ -65,7 +65,14 @@ actor Scheduler {
                     running += 1
                     group.addTask { [self] in await self.process(stage, inputDigests: inputDigests) }
                 }
-                guard running > 0 else { continue }
+                guard running > 0 else {
+                    // Every pending stage's inputs are pending too: impossible in
+                    // a DAG whose selection is closed upstream.
+                    precondition(pending.isEmpty || pending.contains { stage in
+                        (graph.dependencies[stage.id] ?? []).allSatisfy { summaries[$0] != nil }
+                    }, "scheduler stalled with \(pending.map(\.id))")
+                    continue
+                }
                 if let (summary, outs) = await group.next() {
                     running -= 1
                     if let outs { outputs[summary.stage] = outs }

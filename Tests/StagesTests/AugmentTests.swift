@@ -93,6 +93,35 @@ final class AugmentTests: XCTestCase {
         XCTAssertEqual(try pca(one), try pca(two))
     }
 
+    func test_plots_drawScatterMatrixAndHistogramsOfBothGroups() async throws {
+        let harness = try AugmentHarness()
+        let (_, outputs) = try await harness.run("num_samples: 8, shard_size: 8, num_dim: 3")
+        let plots = try XCTUnwrap(outputs["plots"])
+        if let keep = ProcessInfo.processInfo.environment["SSMFLOW_KEEP_TEST_OUTPUT"] {
+            // For a person to look at, as the geometry tests do.
+            let target = URL(fileURLWithPath: keep).appendingPathComponent("augment-plots")
+            try? FileManager.default.removeItem(at: target)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: plots, to: target)
+        }
+        for name in ["scores_scatter_matrix.png", "scores_histograms.png"] {
+            let image = try RasterImage.readPNG(from: plots.appendingPathComponent(name))
+            XCTAssertGreaterThan(image.width, 500, name)
+            XCTAssertGreaterThan(image.colouredFraction(), 0.001, "\(name) has no coloured marks")
+        }
+        let csv = try String(contentsOf: plots.appendingPathComponent("scores.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(csv.first, "group,id,z1,z2,z3")
+        XCTAssertEqual(csv.filter { $0.hasPrefix("original,") }.count, 6)
+        XCTAssertEqual(csv.filter { $0.hasPrefix("generated,") }.count, 8)
+    }
+
+    func test_numDimAboveWhatTheCohortSpans_isClampedToNMinusOne() async throws {
+        let harness = try AugmentHarness()
+        let (record, outputs) = try await harness.run("num_samples: 2, shard_size: 2, num_dim: 6, plots: false, sampler: gaussian")
+        XCTAssertEqual(record["augment"]?.metrics["pca_num_modes"], 5)
+        XCTAssertEqual(try PCAModel(contentsOf: XCTUnwrap(outputs["pca"])).numModes, 5)
+    }
+
     func test_params_withUnknownSamplerAndBadRanges_reportEveryIssue() {
         var params = Augment.Params()
         params.sampler = "kdee"

@@ -15,9 +15,9 @@ final class DeepSSMLoadersTests: XCTestCase {
 
     /// Runs the stage on a fresh fixture; returns the loaders directory.
     private func runStage(_ params: DeepSSMLoaders.Params = .init(), threads: Int = 1, pca: Bool = true,
-                          folder: String = "run") throws -> (URL, LoaderFixture) {
+                          folder: String = "run", heldSpacing: [Double]? = nil) throws -> (URL, LoaderFixture) {
         let base = root.appendingPathComponent(folder)
-        let fixture = try LoaderFixture(root: base.appendingPathComponent("inputs"))
+        let fixture = try LoaderFixture(root: base.appendingPathComponent("inputs"), heldSpacing: heldSpacing)
         var inputs = ["pool": fixture.pool, "test": fixture.test]
         if pca { inputs["pca"] = fixture.pca }
         let context = LoaderTestContext(root: base, inputs: inputs, threads: threads)
@@ -136,6 +136,12 @@ final class DeepSSMLoadersTests: XCTestCase {
         params.train_fraction = 0.99
         XCTAssertThrowsError(try runStage(params)) { error in
             XCTAssertTrue("\(error)".contains("both need at least one"), "\(error)")
+        }
+    }
+
+    func test_heldOutImagesOnAnotherGrid_failNamingTheSubject() {
+        XCTAssertThrowsError(try runStage(heldSpacing: [1, 1, 1])) { error in
+            XCTAssertTrue("\(error)".contains("test subject n00_R has grid"), "\(error)")
         }
     }
 

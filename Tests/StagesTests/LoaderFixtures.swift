@@ -33,7 +33,7 @@ struct LoaderFixture {
     }
 
     /// Pool of `originals` + `generated` samples in two files; cohort of `held` subjects.
-    init(root: URL, originals: Int = 3, generated: Int = 7, held: Int = 2) throws {
+    init(root: URL, originals: Int = 3, generated: Int = 7, held: Int = 2, heldSpacing: [Double]? = nil) throws {
         self.root = root
         let fm = FileManager.default
         try fm.createDirectory(at: root.appendingPathComponent("pool"), withIntermediateDirectories: true)
@@ -68,8 +68,10 @@ struct LoaderFixture {
             .write(to: root.appendingPathComponent("pool/index.json"))
 
         let heldIDs = (0..<held).map { "n\(String(format: "%02d", $0))_R" }
+        var heldGrid = Self.grid
+        if let heldSpacing { heldGrid.spacing = heldSpacing }
         let subjects = try SampleStackWriter(creating: root.appendingPathComponent("test/subjects.h5"), ids: heldIDs,
-                                             geometry: Self.grid)
+                                             geometry: heldGrid)
         try subjects.addArray("images", type: .float32, sampleShape: Self.grid.imageShape)
         try subjects.addArray("particles_world", type: .float64, sampleShape: [Self.numParticles, 3])
         for i in 0..<held {
@@ -78,7 +80,7 @@ struct LoaderFixture {
         }
         try subjects.finish()
         let cohort: [String: Any] = [
-            "ids": heldIDs, "dims": Self.grid.dims, "spacing": Self.grid.spacing, "origin": Self.grid.origin,
+            "ids": heldIDs, "dims": heldGrid.dims, "spacing": heldGrid.spacing, "origin": heldGrid.origin,
             "num_particles": Self.numParticles, "source": "loaders test fixture", "intensity_range": [-200, 300],
         ]
         try JSONSerialization.data(withJSONObject: cohort, options: [.sortedKeys])

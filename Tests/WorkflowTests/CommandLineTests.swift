@@ -88,4 +88,43 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(locks, [])
         XCTAssertTrue(try ssmflow("run", "two.yaml").output.contains("0 ran, 6 cached"))
     }
+
+    func test_processKilledMidStage_leavesNoRecord_andTheNextRunRedoesOnlyThatStage() throws {
+        // The marker file is not a declared input: the key stays the same while
+        // the second run finishes quickly.
+        try write("killed.yaml", """
+        workflow: killed
+        stages:
+          a: {uses: shell, params: {command: "echo a > o", outputs: {o: o}}}
+          slow:
+            uses: shell
+            inputs: {a: a.o}
+            params:
+              command: "echo partial > o; [ -f \\"$SSMFLOW_WORKFLOW_DIR/finish\\" ] || sleep 30; echo done >> o"
+              outputs: {o: o}
+        """)
+        let (process, _) = try start(["run", "killed.yaml"])
+        let store = try CacheStore(root: dir.appendingPathComponent("cache"))
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            let locks = (try? FileManager.default.contentsOfDirectory(atPath: store.locksDirectory.path)) ?? []
+            if store.allRecordKeys().count == 1, !locks.isEmpty { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Thread.sleep(forTimeInterval: 0.3)
+        ShellStage.terminateTree(process.processIdentifier)  // the shell and its sleep
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        XCTAssertEqual(store.allRecordKeys().count, 1, "only 'a' was committed")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.locksDirectory.path).count, 1,
+                       "the killed run left its lock behind")
+
+        try write("finish", "")
+        let next = try ssmflow("run", "killed.yaml")
+        XCTAssertEqual(next.status, 0, next.output)
+        let run = try XCTUnwrap(RunHistory(store: store).all().last)
+        XCTAssertEqual(run.stages(.ran), ["slow"])
+        XCTAssertEqual(run.stages(.cached), ["a"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.locksDirectory.path), [])
+    }
 }

@@ -12,6 +12,12 @@ import Stages
 
 struct Options {
     var images = 32, exactImages = 2, step = 2, radius = 10, threads = 2, probe = false
+    /// Generate this many samples through `SampleGenerator.writeShard` (shards
+    /// of 32 written to a temporary directory), reporting rate and peak RSS.
+    var stageSamples = 0
+    /// Compare the KDE noise models on the training shapes (needs no images).
+    var noiseStudy = false
+    var gzip = 0
     /// A directory of `.particles` files (world frame): landmarks then come from
     /// real shapes, KDE-generated shape → base shape, instead of the ellipsoid.
     var particles: String?
@@ -27,6 +33,9 @@ struct Options {
             case "--radius": radius = value()
             case "--threads": threads = value()
             case "--probe": probe = true
+            case "--stage-samples": stageSamples = value()
+            case "--noise-study": noiseStudy = true
+            case "--gzip": gzip = value()
             case "--particles": i += 1; particles = args[i]
             default: fatalError("unknown option \(args[i])")
             }
@@ -75,6 +84,13 @@ func cpuSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
+/// Peak resident set size of this process, in MiB (Linux reports KiB).
+func peakRSS() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return Double(usage.ru_maxrss) / 1024
+}
+
 /// Real shapes: PCA (6 modes) of the first 40 files, KDE draws (whitened noise);
 /// landmarks map each generated shape to its base shape, both centred on the image.
 struct RealShapes {
@@ -114,6 +130,47 @@ func cpu(_ body: () throws -> Void) rethrows -> Double {
     let start = cpuSeconds()
     try body()
     return cpuSeconds() - start
+}
+
+if options.noiseStudy {
+    // How far KDE samples move from their base shape, per noise model.
+    let shapes: [ParticleSet]
+    if let directory = options.particles {
+        shapes = try RealShapes(directory: directory).shapes
+    } else {
+        shapes = (0..<40).map { ParticleSet(points: landmarks(sample: 1000 + $0).generated) }
+    }
+    let model = try PCAModel.fit(shapes, numModes: 6)
+    let stats = try ScoreStatistics(model.scores)
+    let nearestNeighbour = model.scores.indices.map { i in
+        model.scores.indices.filter { $0 != i }.map { stats.mahalanobisSquared(model.scores[i], model.scores[$0]).squareRoot() }.min()!
+    }.reduce(0, +) / Double(model.scores.count)
+    print(String(format: "%d shapes, K = 6 (%.1f %% of variance); mean nearest-neighbour Mahalanobis distance between originals %.3f",
+                 shapes.count, model.varianceKept * 100, nearestNeighbour))
+    for noise in KDESampler.Noise.allCases {
+        let kde = try KDESampler(scores: model.scores, noise: noise)
+        let n = 5000
+        var maha = 0.0, particleRMS = 0.0, sameNearest = 0
+        var variance = [Double](repeating: 0, count: 6), mean = [Double](repeating: 0, count: 6)
+        var draws: [SampleDraw] = []
+        for i in 1...n {
+            var random = SampleRandom(seed: 1, index: UInt64(i))
+            let draw = kde.draw(&random)
+            draws.append(draw)
+            maha += stats.mahalanobisSquared(draw.scores, model.scores[draw.base]).squareRoot() / Double(n)
+            let moved = model.reconstruct(scores: draw.scores).points, base = model.reconstruct(scores: model.scores[draw.base]).points
+            particleRMS += (zip(moved, base).map { ($0 - $1) * ($0 - $1) }.map { $0.sum() }.reduce(0, +) / Double(moved.count)).squareRoot() / Double(n)
+            let nearest = stats.nearest(to: draw.scores, among: model.scores)
+            if nearest == draw.base { sameNearest += 1 }
+            for k in 0..<6 { mean[k] += draw.scores[k] / Double(n) }
+        }
+        for d in draws { for k in 0..<6 { variance[k] += (d.scores[k] - mean[k]) * (d.scores[k] - mean[k]) / Double(n - 1) } }
+        let spread = (0..<6).map { (variance[$0] / stats.covariance[$0 * 6 + $0]).squareRoot() }
+        print(String(format: "kde_noise %@: h = %.4f; mean Mahalanobis distance to base %.3f (%.2f × the originals' nearest-neighbour distance); particles move %.3f mm RMS from the base; base is still the nearest original for %.1f %%; generated/original std per mode %@",
+                     noise.rawValue, kde.bandwidth, maha, maha / nearestNeighbour, particleRMS, Double(sameNearest) / Double(n) * 100,
+                     spread.map { String(format: "%.3f", $0) }.joined(separator: " ")))
+    }
+    exit(0)
 }
 
 let image = femurLikeImage()
@@ -184,4 +241,43 @@ if options.exactImages > 0 {
                  worstError, worstVoxel))
 }
 print(String(format: "4960 images at this rate: %.1f min", 4960 / (Double(options.images) / total) / 60))
+
+if options.stageSamples > 0 {
+    // The stage's own path: 40 training shapes, PCA, KDE, shards of 32 samples
+    // computed `threads` at a time and streamed to HDF5.
+    let shapes: [ParticleSet]
+    if let real {
+        let centre = real.shapes[0].points.reduce(.zero, +) / Double(real.shapes[0].count)
+        shapes = real.shapes.map { ParticleSet(points: $0.points.map { $0 - centre }) }
+    } else {
+        shapes = (0..<40).map { s in
+            let (generated, _) = landmarks(sample: 1000 + s)
+            return ParticleSet(points: generated)
+        }
+    }
+    let model = try PCAModel.fit(shapes, numModes: 6)
+    let sampler = try KDESampler(scores: model.scores, noise: .whitened)
+    // Local frame = world frame shifted by a few mm per subject.
+    let local = shapes.enumerated().map { s, shape in ParticleSet(points: shape.points.map { $0 + SIMD3(Double(s % 5) - 2, 0, 0) }) }
+    let generator = SampleGenerator(model: model, sampler: sampler, seed: 1, world: shapes, local: local, landmarkStride: 1,
+                                    warp: ImageWarp(gridStep: options.step, correctionRadius: options.radius, threads: 1),
+                                    loadImage: { _ in image })
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("augment-bench-\(getpid())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    var bytes = 0
+    let cpuBefore = cpuSeconds()
+    let wall = try seconds {
+        for first in stride(from: 1, through: options.stageSamples, by: 32) {
+            let url = directory.appendingPathComponent("shard-\(first).h5")
+            try generator.writeShard(to: url, first: first, count: min(32, options.stageSamples - first + 1),
+                                     threads: options.threads, gzipLevel: options.gzip > 0 ? options.gzip : nil)
+            bytes += (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        }
+    }
+    let cpuPer = (cpuSeconds() - cpuBefore) / Double(options.stageSamples)
+    print(String(format: "stage path (%d samples, shards of 32, gzip %d): %.2f s = %.2f images/s; %.0f ms CPU per image (%.1f images/s on %d free cores); %.1f MB per image on disk; peak RSS %.0f MiB",
+                 options.stageSamples, options.gzip, wall, Double(options.stageSamples) / wall, cpuPer * 1000,
+                 Double(options.threads) / cpuPer, options.threads, Double(bytes) / Double(options.stageSamples) / 1e6, peakRSS()))
+}
 _ = checksum
