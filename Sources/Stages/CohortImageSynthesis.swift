@@ -20,8 +20,9 @@ public struct SubjectVolumes: Sendable {
 /// of ilium around the head (bone that is not femur, so segmenting is not a
 /// threshold), a [1 2 1]/4 blur per axis for partial volume, and seeded Gaussian
 /// noise. The distance transform is exact where it matters: within two voxels of
-/// the surface it is the implicit function divided by its gradient norm (the
-/// first-order distance to the smooth surface, so the zero level is that surface),
+/// the surface it is the implicit function divided by its gradient norm (central
+/// differences on the grid): the first-order distance to the smooth surface, so
+/// the zero level is that surface;
 /// elsewhere the Euclidean distance transform of the segmentation; both have the
 /// segmentation's sign at every voxel centre.
 public enum CohortImageSynthesis {
@@ -100,7 +101,7 @@ public enum CohortImageSynthesis {
     public static func distanceField(_ shape: FemurShape, pose: SimilarityTransform,
                                      grid: CohortGrid) throws -> (segmentation: [UInt8], distance: [Float]) {
         let inverse = pose.inverse
-        let (field, segmentation) = implicitField(shape, inverse: inverse, grid: grid,
+        var (field, segmentation) = implicitField(shape, inverse: inverse, grid: grid,
                                                   box: grid.voxelBox(of: shape, pose: pose, padding: 3))
         let labels = ImageVolume(dims: grid.dims, spacing: grid.spacing, origin: grid.origin,
                                  voxels: segmentation.map { Float($0) })
@@ -109,12 +110,29 @@ public enum CohortImageSynthesis {
             throw StageFailure("the femur does not fit the grid \(grid.dims.x)×\(grid.dims.y)×\(grid.dims.z) (\(error)); raise the margin or the voxel size")
         }
         var distance = exact.voxels
-        let band = Float(2 * grid.spacing.max())
+        let h = grid.spacing.max(), band = Float(2 * h)
+        // The band and its neighbours need the implicit function itself.
+        for i in 0..<distance.count where abs(distance[i]) < band + Float(h) && field[i].isNaN {
+            field[i] = shape.signedDistance(inverse.apply(grid.point(i)))
+        }
+        // |∇f| by central differences on the grid (rotation-invariant, so the image
+        // frame will do); the analytic gradient only at the grid's faces.
+        let (nx, ny, nz) = (grid.dims.x, grid.dims.y, grid.dims.z)
+        let steps = [1, nx, nx * ny]
         for i in 0..<distance.count where abs(distance[i]) < band {
-            let q = inverse.apply(grid.point(i))
-            let f = field[i].isNaN ? shape.signedDistance(q) : field[i]
-            let g = length3(shape.gradient(q))
-            if g > 1e-6 { distance[i] = Float(f / g) }
+            let x = i % nx, y = (i / nx) % ny, z = i / (nx * ny)
+            var g2 = 0.0
+            if x > 0, y > 0, z > 0, x < nx - 1, y < ny - 1, z < nz - 1 {
+                for axis in 0..<3 {
+                    let d = (field[i + steps[axis]] - field[i - steps[axis]]) / (2 * grid.spacing[axis])
+                    g2 += d * d
+                }
+            }
+            if !g2.isFinite || g2 == 0 {
+                let g = shape.gradient(inverse.apply(grid.point(i)))
+                g2 = (g * g).sum()
+            }
+            if g2 > 1e-12 { distance[i] = Float(field[i] / g2.squareRoot()) }
         }
         return (segmentation, distance)
     }

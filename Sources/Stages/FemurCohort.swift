@@ -37,8 +37,9 @@ public struct FemurCohort: Stage {
         public func validate() -> [ParameterIssue] {
             var issues: [ParameterIssue] = []
             if subjects < 1 { issues.append(.init("subjects", "must be at least 1, got \(subjects)")) }
-            if particles < 3 || particles > 100_000 {
-                issues.append(.init("particles", "must be between 3 and 100000, got \(particles)"))
+            // Farthest-point sampling costs particles × candidates (20 per particle).
+            if particles < 3 || particles > 8192 {
+                issues.append(.init("particles", "must be between 3 and 8192, got \(particles)"))
             }
             if !(voxel_size >= 0.25 && voxel_size <= 10) {
                 issues.append(.init("voxel_size", "must be between 0.25 and 10 mm, got \(voxel_size)"))
@@ -73,9 +74,11 @@ public struct FemurCohort: Stage {
                                       numParticles: params.particles, source: "femur-cohort seed \(params.seed)")
         let n = params.subjects
         var done = 0
+        var renderSeconds = 0.0, writeSeconds = 0.0
         while done < n {
             try context.checkCancellation()
             let batch = done..<min(n, done + threads)
+            let renderStart = Date()
             // Render and mesh a batch in parallel, write it in index order.
             let results = FemurCohortGenerator.parallelMap(count: batch.count, threads: threads) { k -> Result<(SubjectVolumes, Mesh), any Error> in
                 Result {
@@ -83,16 +86,22 @@ public struct FemurCohort: Stage {
                     return (volumes, try generator.mesh(of: volumes))
                 }
             }
+            let writeStart = Date()
+            renderSeconds += writeStart.timeIntervalSince(renderStart)
             for (k, result) in results.enumerated() {
                 let i = batch.lowerBound + k
                 let (volumes, mesh) = try result.get()
                 try writer.add(i, image: volumes.image, segmentation: volumes.segmentation, distance: volumes.distance,
                                local: generator.localParticles[i], world: generator.alignment.world[i], mesh: mesh)
             }
+            writeSeconds += Date().timeIntervalSince(writeStart)
             done = batch.upperBound
             context.progress(done, of: n, "subjects")
         }
+        let meanStart = Date()
         try writer.finish(meanMesh: try generator.meanMesh(), meanParticles: generator.meanParticles)
+        context.log(String(format: "images and meshes %.1f s, writing %.1f s, mean shape %.1f s",
+                           renderSeconds, writeSeconds, Date().timeIntervalSince(meanStart)))
         context.metric("subjects", Double(n))
         context.metric("seconds", Date().timeIntervalSince(started))
     }

@@ -93,7 +93,7 @@ public struct FemurCohortGenerator: Sendable {
         return try CohortImageSynthesis.render(shapes[i], pose: poses[i], grid: grid, noise: params.noise, rng: &rng)
     }
 
-    /// The dense surface of subject `i` (image frame): the zero level of its distance transform.
+    /// The dense surface of rendered volumes (image frame): the zero level of the distance transform.
     public func mesh(of volumes: SubjectVolumes) throws -> Mesh {
         do { return try Mesh.contour(volumes.distance, isovalue: 0) } catch {
             throw StageFailure("cannot extract the femur surface: \(error)")
@@ -140,6 +140,7 @@ public struct FemurCohortGenerator: Sendable {
                 }
             }
         }
+        // At most 8192 particles and a step of at least 0.5 mm leave ~15 candidates each.
         precondition(candidates.count >= count, "template shell has \(candidates.count) candidates for \(count) particles")
         var start = 0
         for (i, p) in candidates.enumerated() where p.z > candidates[start].z { start = i }

@@ -30,7 +30,15 @@ final class CohortTests: XCTestCase {
         XCTAssertEqual(try Cohort(directory: CohortFixture.output(engine, first, "split", "test")).ids, [cohort.ids[2]])
         let range = try cohort.metadata().intensity_range
         XCTAssertLessThan(range[0], 0)
-        XCTAssertGreaterThan(range[1], 1000)
+        XCTAssertGreaterThan(range[1], 600) // bone, blurred at 4 mm voxels
+        // `ssmflow cache show` through the inspector the command line registers.
+        let summary = try XCTUnwrap(CohortInspector().summary(of: cohort.directory))
+        XCTAssertEqual(summary[0], "cohort: 3 subjects (\(cohort.ids[0]) … \(cohort.ids[2])), \(cohort.ids.filter { $0.hasSuffix("_L") }.count) left, \(cohort.ids.filter { $0.hasSuffix("_R") }.count) right")
+        XCTAssertEqual(summary[1], "grid: \(cohort.dims.x) × \(cohort.dims.y) × \(cohort.dims.z) voxels, spacing 4 × 4 × 4 mm, origin (\(String(format: "%g", cohort.origin.x)), \(String(format: "%g", cohort.origin.y)), \(String(format: "%g", cohort.origin.z))) mm")
+        XCTAssertEqual(summary[2], "particles: 48 per shape (local and world frames)")
+        XCTAssertEqual(summary[3], String(format: "intensity range: %.1f … %.1f", range[0], range[1]))
+        XCTAssertTrue(summary.contains { $0.contains("images  float32 [3, \(cohort.dims.z), \(cohort.dims.y), \(cohort.dims.x)]") }, "\(summary)")
+        XCTAssertNil(try CohortInspector().summary(of: dir))
         let second = try await engine.run(engine.load(yaml: yaml))
         XCTAssertEqual(second.cachedCount, 2)
     }

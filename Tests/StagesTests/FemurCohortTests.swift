@@ -106,11 +106,15 @@ final class FemurCohortTests: XCTestCase {
         // ...and enclose the segmented volume (voxel count × voxel volume) within 5 %.
         let voxels = Double(v.segmentation.reduce(0) { $0 + Int($1) }) * pow(g.params.voxel_size, 3)
         XCTAssertEqual(abs(mesh.volume), voxels, accuracy: 0.05 * voxels)
-        // Distances far from the surface are Euclidean: the centre of the head is
-        // about one head radius deep.
+        // Distances far from the surface are Euclidean: deep inside the head and far
+        // outside the bone they match the distance to the mesh within a voxel.
         let head = g.poses[0].apply(g.shapes[0].headCentre)
-        XCTAssertEqual(-CohortFixture.trilinear(v.distance, head), g.shapes[0].anatomy.headRadius,
-                       accuracy: g.params.voxel_size + 1.5)
+        let outside = g.poses[0].apply(SIMD3(25, 0, -60)) // lateral to the shaft
+        let toMesh = try SurfaceDistance.pointToSurface([head, outside], surface: mesh)
+        XCTAssertGreaterThan(toMesh[0], 10)
+        XCTAssertGreaterThan(toMesh[1], 5)
+        XCTAssertEqual(-CohortFixture.trilinear(v.distance, head), toMesh[0], accuracy: g.params.voxel_size)
+        XCTAssertEqual(CohortFixture.trilinear(v.distance, outside), toMesh[1], accuracy: g.params.voxel_size)
     }
 
     func test_worldParticles_areASimilarityOfTheLocalOnes() throws {
