@@ -71,7 +71,7 @@ why=$(plan_reasons deepssm-train "$wf" --tiny-test --set deepssm-train.epochs=$m
 [[ $why == *"deepssm-train.epochs $epochs → $more"* ]]; check "plan says why in values" $? "$why"
 ssm run "$wf" --tiny-test --set deepssm-train.epochs=$more -v >"$work/run3.log" 2>&1
 check "the longer training runs" $?
-grep -qi "resum" "$work/run3.log"; check "training resumes from the stored epoch" $? "$(grep -i epoch "$work/run3.log" | head -3)"
+grep -q "resuming from the checkpoint of epoch $epochs" "$work/run3.log"; check "training resumes from the stored epoch" $? "$(grep -i epoch "$work/run3.log" | head -3)"
 
 echo "== new augmentation seed"
 runs=$(plan_runs "$wf" --tiny-test --set augment.seed=2)
@@ -143,7 +143,7 @@ done
 kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null
 ssm run "$wf" "${args[@]}" --until augment -v >"$work/run7.log" 2>&1
 check "the rerun after a kill succeeds" $?
-grep -qiE "reus" "$work/run7.log"; check "samples done before the kill are reused" $? "$(grep -i -E 'shard|sample' "$work/run7.log" | head -3)"
+grep -qE "; [1-9][0-9]* reused" "$work/run7.log"; check "samples done before the kill are reused" $? "$(grep -i -E 'shard|sample' "$work/run7.log" | head -3)"
 
 echo "$passed passed, $failed failed"
 (( failed == 0 ))

@@ -16,7 +16,7 @@ public struct HeatMapRenderer: Sendable {
             self.up = up
         }
 
-        /// Looking at the −y face with +z up (anterior for images in LPS-like frames).
+        /// Looking at the −y face with +z up.
         public static let front = View(direction: [0, -1, 0], up: [0, 0, 1])
         /// Looking at the +y face with +z up.
         public static let back = View(direction: [0, 1, 0], up: [0, 0, 1])

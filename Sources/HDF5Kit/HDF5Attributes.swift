@@ -32,12 +32,11 @@ extension HDF5File {
             var type: hid_t
             var space: hid_t
             switch value {
-            case .string(let text):
-                // Fixed-length UTF-8, null-terminated: h5py reads it as str.
+            case .string:
+                // Variable-length UTF-8, as h5py writes strings: it reads them back as str.
                 type = H5Tcopy(ssm_h5t_c_s1())
-                H5Tset_size(type, max(text.utf8.count, 1))
+                H5Tset_size(type, Self.variableLength)
                 H5Tset_cset(type, H5T_CSET_UTF8)
-                H5Tset_strpad(type, H5T_STR_NULLTERM)
                 space = H5Screate(H5S_SCALAR)
             case .double:
                 type = H5Tcopy(ssm_h5t_native_double())
@@ -62,9 +61,10 @@ extension HDF5File {
             let status: herr_t
             switch value {
             case .string(let text):
-                var bytes = Array(text.utf8)
-                if bytes.isEmpty { bytes = [0] }
-                status = H5Awrite(attribute, type, bytes)
+                status = text.withCString { characters in
+                    var pointer: UnsafePointer<CChar>? = characters
+                    return H5Awrite(attribute, type, &pointer)
+                }
             case .double(let d): status = withUnsafePointer(to: d) { H5Awrite(attribute, type, $0) }
             case .int(let i): status = withUnsafePointer(to: i) { H5Awrite(attribute, type, $0) }
             case .doubles(let a): status = H5Awrite(attribute, type, a)
@@ -170,6 +170,9 @@ extension HDF5File {
 
     // MARK: helpers
 
+    /// `H5T_VARIABLE`, a macro Swift does not import: the size of variable-length strings.
+    private static let variableLength = Int(bitPattern: UInt.max)
+
     private func typeMismatch(_ name: String, _ path: String, _ expected: String) -> HDF5Error {
         HDF5Error(.wrongType, file: url, object: "\(path)@\(name)", "the attribute does not hold \(expected)")
     }
@@ -189,7 +192,9 @@ extension HDF5File {
         if H5Tis_variable_str(type) > 0 {
             let memoryType = H5Tcopy(ssm_h5t_c_s1())
             defer { H5Tclose(memoryType) }
-            H5Tset_size(memoryType, Int(bitPattern: UInt(bitPattern: -1)))  // H5T_VARIABLE
+            H5Tset_size(memoryType, Self.variableLength)
+            // HDF5 converts no character sets: read in the one stored.
+            H5Tset_cset(memoryType, H5Tget_cset(type))
             var pointer: UnsafeMutablePointer<CChar>?
             guard H5Aread(attribute, memoryType, &pointer) >= 0 else { throw failure(.corruptFile, place, "cannot read the attribute") }
             defer { H5free_memory(pointer) }

@@ -6,4 +6,4 @@ import Workflow
 var registry = StageRegistry(StageCatalog.all)
 registry.inspectors = StageCatalog.inspectors
 registry.finishers = StageCatalog.finishers
-await SSMFlow.main(registry: registry, commands: [CohortCommand.self])
+await SSMFlow.main(registry: registry, commands: [CohortCommand.self, AugmentCommand.self])

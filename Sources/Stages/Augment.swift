@@ -87,7 +87,15 @@ public struct Augment: Stage {
         }
         let world = try (0..<n).map(cohort.worldParticles)
         let local = try (0..<n).map(cohort.localParticles)
-        let model = try PCAModel.fit(world, numModes: params.num_dim, percentVariability: params.percent_variability)
+        // N centred shapes span at most N − 1 modes, and the samplers need a
+        // non-singular K × K covariance: a small cohort (the tiny test's 4
+        // subjects) gets fewer modes, with a note, rather than a failure.
+        var numModes = params.num_dim
+        if numModes > n - 1 {
+            context.log("num_dim \(numModes) is more than the \(n - 1) modes \(n) training shapes span; using \(n - 1)")
+            numModes = n - 1
+        }
+        let model = try PCAModel.fit(world, numModes: numModes, percentVariability: params.percent_variability)
         context.log(String(format: "pca: %d of %d modes keep %.2f %% of the variance (%d shapes × %d particles)",
                            model.numModes, model.modeCount, model.varianceKept * 100, n, model.numParticles))
         context.metric("pca_num_modes", Double(model.numModes))

@@ -92,6 +92,7 @@ public struct RunReportFinisher: RunFinisher {
                 heatMaps += pngs(in: maps, caption: "")
             }
         }
+        let renderingOff = analyze.map(\.stage).filter { run.params[$0]?.members["render"] == .bool(false) }
         let shown = Set((augment + train + analyze).map(\.stage))
         let otherFigures = figures(run.stages.filter { !shown.contains($0.stage) })
 
@@ -106,7 +107,10 @@ public struct RunReportFinisher: RunFinisher {
                               blocks: distanceBlocks.isEmpty ? [missing("distance table", kind: DeepSSMAnalyze.kind, analyze)]
                                   : distanceBlocks),
             RunReport.Section(anchor: "heatmaps", title: "Heat maps",
-                              blocks: heatMaps.isEmpty ? [missing("heat map", kind: DeepSSMAnalyze.kind, analyze)]
+                              blocks: heatMaps.isEmpty ? [renderingOff.first.map {
+                                  .paragraph("Heat maps were turned off for this run (\($0).render: false); the "
+                                      + "meshes with their Distance arrays are in the stage's 'meshes' output.")
+                              } ?? missing("heat map", kind: DeepSSMAnalyze.kind, analyze)]
                                   : [.paragraph("Each surface is coloured by its distance to the other one, in mm, "
                                       + "on one colour scale for all subjects."),
                                      .gallery(columns: 2, figures: heatMaps)]),

@@ -65,6 +65,12 @@ public struct TrainingHistory: Codable, Sendable, Equatable {
             series.append(Plot.Series(name: "validation error", x: validated.map { Double($0.epoch) },
                                       y: validated.map { $0.valError! }))
         }
+        // A one-point line draws nothing (VTK complains); show a single epoch's
+        // value as a short level segment centred on it instead.
+        series = series.map { s in
+            guard s.x.count == 1 else { return s }
+            return Plot.Series(name: s.name, x: [s.x[0] - 0.25, s.x[0] + 0.25], y: [s.y[0], s.y[0]])
+        }
         try Plot.lines(series, title: "DeepSSM training", xLabel: "epoch",
                        yLabel: "RMSE of whitened PCA scores", logY: logScale, to: url)
     }

@@ -67,6 +67,12 @@ void addLine(vtkChartXY *chart, const std::string &name, const std::vector<doubl
              const std::vector<double> &y, size_t group, float width) {
   if (x.empty()) return;
   vtkPlot *plot = chart->AddPlot(vtkChart::LINE);
+  // A line through one point draws nothing (a one-epoch training curve): mark it.
+  auto *line = vtkPlotPoints::SafeDownCast(plot); // vtkPlotLine is a vtkPlotPoints
+  if (line && x.size() == 1) {
+    line->SetMarkerStyle(vtkPlotPoints::CIRCLE);
+    line->SetMarkerSize(10);
+  }
   plot->SetInputData(table("x", x, name, y), 0, 1);
   const unsigned char *c = colour(group);
   plot->SetColor(c[0], c[1], c[2], 255);

@@ -43,6 +43,19 @@ final class PlotTests: XCTestCase {
         try assertNotBlank(url, width: 900, height: 600)
     }
 
+    func test_lines_singlePointSeries_isDrawnAsAMarker() throws {
+        let url = try VTKFixtures.temporaryDirectory(self).appendingPathComponent("one-epoch.png")
+        try Plot.lines([Plot.Series(name: "train", x: [1], y: [0.8])], title: "one epoch", xLabel: "epoch",
+                       yLabel: "error", width: 400, height: 300, to: url)
+        // The axes centre on the lone point, so the marker sits mid-chart, far from
+        // the legend's swatch; axes, grid and text are grey or black.
+        let image = try RasterImage.readPNG(from: url)
+        let coloured = (190...230).contains { x in
+            (135...185).contains { y in let c = image.rgb(x, y); return max(c.x, c.y, c.z) - min(c.x, c.y, c.z) > 60 }
+        }
+        XCTAssertTrue(coloured, "no marker near the middle of the chart")
+    }
+
     func test_scatterMatrix_ofTwoGroups_isNotBlank() throws {
         let url = try VTKFixtures.temporaryDirectory(self).appendingPathComponent("matrix.png")
         try Plot.scatterMatrix(groups(dims: 4), labels: (1...4).map { "PCA \($0)" },

@@ -115,6 +115,13 @@ final class AugmentTests: XCTestCase {
         XCTAssertEqual(csv.filter { $0.hasPrefix("generated,") }.count, 8)
     }
 
+    func test_numDimAboveWhatTheCohortSpans_isClampedToNMinusOne() async throws {
+        let harness = try AugmentHarness()
+        let (record, outputs) = try await harness.run("num_samples: 2, shard_size: 2, num_dim: 6, plots: false, sampler: gaussian")
+        XCTAssertEqual(record["augment"]?.metrics["pca_num_modes"], 5)
+        XCTAssertEqual(try PCAModel(contentsOf: XCTUnwrap(outputs["pca"])).numModes, 5)
+    }
+
     func test_params_withUnknownSamplerAndBadRanges_reportEveryIssue() {
         var params = Augment.Params()
         params.sampler = "kdee"

@@ -96,6 +96,14 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("This workflow has no deepssm-train stage, so there is no training curve."))
     }
 
+    func test_report_renderingOff_saysSoInsteadOfMissing() throws {
+        let json = #"{"render": false}"#
+        var run = try record()
+        run.params["analyze"] = try JSONDecoder().decode(ParamValue.self, from: Data(json.utf8))
+        let html = try RunReportFinisher.report(run: run, artifacts: [:]).html()
+        XCTAssertTrue(html.contains("Heat maps were turned off for this run (analyze.render: false)"))
+    }
+
     func test_report_failedAnalysis_namesItsOutcome() throws {
         var run = try record()
         run.stages[2].outcome = .failed
