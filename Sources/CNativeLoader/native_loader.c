@@ -20,10 +20,14 @@ static char *format(const char *pattern, ...) {
     return text;
 }
 
-// Appends "; tried PATH: REASON" to *tried (replacing it).
+// Appends "PATH: REASON" to the list in *tried (replacing it).
 static void note_attempt(char **tried, const char *path, const char *reason) {
-    char *next = format("%s%s%s: %s", *tried ? *tried : "", *tried ? "; " : "", path,
-                        reason ? reason : "unknown dlopen error");
+    if (reason == NULL) reason = "unknown dlopen error";
+    // dlerror() usually starts with the path already.
+    size_t length = strlen(path);
+    if (strncmp(reason, path, length) == 0 && strncmp(reason + length, ": ", 2) == 0)
+        reason += length + 2;
+    char *next = format("%s%s%s: %s", *tried ? *tried : "", *tried ? "; " : "", path, reason);
     free(*tried);
     *tried = next;
 }
