@@ -17,10 +17,10 @@ if [[ ! -x $SSMFLOW || ! -e $(dirname "$SSMFLOW")/libSSMFlowTorch.so ]]; then
   { scripts/build-native.sh -c release && swift build -c release --product ssmflow; } >/dev/null || { echo "test-e2e: release build failed" >&2; exit 1; }
 fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+trap 'if (( failed == 0 )); then rm -rf "$work"; else echo "logs kept in $work"; fi' EXIT
 cache="$work/cache"
 wf=workflows/femur_deepssm.yaml
-passed=0 failed=0
 
 check() { # check NAME CONDITION-STATUS [DETAIL]
   if [[ $2 == 0 ]]; then passed=$((passed + 1)); echo "ok   - $1"
@@ -41,7 +41,7 @@ for s in json.load(sys.stdin):
     if s["stage"] == sys.argv[1]: print("; ".join(s["reasons"]))' "$stage"
 }
 ran_stages() { # the stages a run's final table marks 'ran'
-  awk '$2 == "ran" && $1 != "stage" {print $1}' "$1" | sort | tr '\n' ' ' | sed 's/ $//'
+  awk '$2 == "ran" && $1 != "stage" && $1 !~ /:$/ {print $1}' "$1" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 echo "== first run (tiny profile)"
@@ -97,8 +97,12 @@ runs=$(plan_runs "$work/edited.yaml" --tiny-test)
 [[ -z $runs ]]; check "comments, key order and number notation rerun nothing" $? "plan runs: $runs"
 
 echo "== a corrupted and a deleted object"
-object_of() { # object_of STAGE OUTPUT: the cached object's path
-  ssm cache show "$1" 2>/dev/null | awk -v out="$2" '$1 == out && $NF ~ /objects/ {print $NF; exit}'
+object_of() { # object_of STAGE OUTPUT: the path of the object the tiny plan uses
+  local key
+  key=$(ssm plan "$wf" --tiny-test --json | python3 -c '
+import json, sys
+print(next(s["key"] for s in json.load(sys.stdin) if s["stage"] == sys.argv[1]))' "$1")
+  ssm cache show "$key" 2>/dev/null | awk -v out="$2" '$1 == out && $NF ~ /objects/ {print $NF; exit}'
 }
 predictions=$(object_of deepssm-predict predictions)
 if [[ -n $predictions ]]; then
@@ -130,8 +134,8 @@ else
 fi
 
 echo "== killed during augmentation"
-args=(--tiny-test --set augment.seed=3 --set augment.num_samples=96 --set augment.shard_size=8)
-ssm run "$wf" "${args[@]}" --until augment >"$work/run6.log" 2>&1 &
+args=(--tiny-test --set augment.seed=3 --set augment.num_samples=400 --set augment.shard_size=8)
+"$SSMFLOW" run "$wf" "${args[@]}" --until augment --cache-dir "$cache" >"$work/run6.log" 2>&1 &
 pid=$!
 memo_before=$(find "$cache/memo" -type f 2>/dev/null | wc -l)
 for _ in $(seq 1 600); do

@@ -12,12 +12,14 @@ extension ImageVolume {
     /// The signed distance in mm from every voxel centre to the boundary of a
     /// binary segmentation: negative inside, positive outside.
     ///
-    /// Voxels with a value `>= threshold` are inside. The boundary is the surface
-    /// of the union of inside voxel cells, so the zero crossing lies half-way
-    /// between neighbouring inside and outside voxel centres. Each voxel's nearest
-    /// voxel of the other side comes from an exact Euclidean feature transform
+    /// Voxels with a value `>= threshold` are inside. Each voxel's nearest voxel
+    /// of the other side, q, comes from an exact Euclidean feature transform
     /// (Felzenszwalb & Huttenlocher's separable lower envelope of parabolas, with
-    /// the image's anisotropic spacing); the distance is then to that voxel's cell.
+    /// the image's anisotropic spacing); the boundary is taken half a voxel step
+    /// before q on the line from the voxel, so the zero crossing lies half-way
+    /// between neighbouring inside and outside voxel centres, a boundary plane
+    /// across an axis is reproduced exactly, and any smooth surface within half
+    /// a voxel.
     public static func signedDistance(ofSegmentation segmentation: ImageVolume,
                                       threshold: Float = 0.5) throws -> ImageVolume {
         let inside = segmentation.voxels.map { $0 >= threshold }
@@ -29,7 +31,6 @@ extension ImageVolume {
         let nearestInside = nearestSites(inside, dims: dims, spacing: spacing, siteValue: true)
         let nearestOutside = nearestSites(inside, dims: dims, spacing: spacing, siteValue: false)
 
-        let half = spacing / 2
         var distances = [Float](repeating: 0, count: inside.count)
         for z in 0..<dims.z {
             for y in 0..<dims.y {
@@ -37,10 +38,12 @@ extension ImageVolume {
                     let p = x + dims.x * (y + dims.y * z)
                     let q = Int(inside[p] ? nearestOutside[p] : nearestInside[p])
                     let qx = q % dims.x, qy = (q / dims.x) % dims.y, qz = q / (dims.x * dims.y)
-                    let offset = SIMD3<Double>(Double(abs(x - qx)), Double(abs(y - qy)), Double(abs(z - qz))) * spacing
-                    // Distance from the centre of p to the cell of q.
-                    let gap = (offset - half).replacing(with: 0, where: offset - half .< 0)
-                    let d = (gap * gap).sum().squareRoot()
+                    let steps = SIMD3<Double>(Double(x - qx), Double(y - qy), Double(z - qz))
+                    let offset = steps * spacing
+                    let length = (offset * offset).sum().squareRoot()
+                    // The boundary lies half a voxel before q along the way from p:
+                    // half of the millimetres per voxel step in that direction.
+                    let d = length * (1 - 0.5 / (steps * steps).sum().squareRoot())
                     distances[p] = Float(inside[p] ? -d : d)
                 }
             }

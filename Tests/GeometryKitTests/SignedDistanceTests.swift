@@ -26,8 +26,9 @@ final class SignedDistanceTests: XCTestCase {
             // The sign follows the segmentation exactly.
             XCTAssertEqual(sdt[x, y, z] < 0, mask[x, y, z] == 1, file: file, line: line)
         } } }
-        // Voxelising the sphere moves its surface by at most half a cell diagonal.
-        XCTAssertLessThan(worst, spacing.max(), "worst error \(worst) mm", file: file, line: line)
+        // Within a voxel, as asked; measured 0.68 mm (1 mm voxels) and 0.50 mm
+        // (0.5 × 0.75 × 1.25 mm), so three quarters of the largest spacing.
+        XCTAssertLessThan(worst, 0.75 * spacing.max(), "worst error \(worst) mm", file: file, line: line)
     }
 
     func test_sphere_isotropic_matchesAnalyticDistanceWithinAVoxel() throws {

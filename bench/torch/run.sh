@@ -3,6 +3,7 @@
 # Swift (release, through the C shim) against the same network in Python on the
 # same libtorch (Debian's python3-torch), interleaved so both see the same load.
 # usage: bench/torch/run.sh [ROUNDS] [STEPS] [THREADS]
+#   SIZES="64 64 64;78 96 102" (depth height width, ';'-separated) picks the inputs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-2}
@@ -18,7 +19,8 @@ echo "libtorch: swift $("$bin" --version), python $("$python" -c 'import torch; 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 
 printf '%-14s %6s %10s %10s %7s\n' input threads swift_s python_s ratio
-for dims in "64 64 64" "78 96 102"; do
+IFS=';' read -r -a sizes <<<"${SIZES:-64 64 64;78 96 102}"
+for dims in "${sizes[@]}"; do
     log=$(mktemp)
     for _ in $(seq "$rounds"); do
         "$bin" $dims 8 "$steps" "$threads" >>"$log"
