@@ -10,7 +10,9 @@ SSMFLOW := .build/release/ssmflow
 setup:
 	@scripts/setup.sh
 
+# ssmflow loads libSSMFlowTorch.so and libSSMFlowVTK.so on first use; build them beside it.
 build: setup
+	SWIFT=$(SWIFT) scripts/build-native.sh -c release
 	$(SWIFT) build -c release --product ssmflow
 
 run: build

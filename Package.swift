@@ -5,6 +5,8 @@ import Foundation
 // libtorch: Debian's `libtorch-dev` by default. `SSMFLOW_LIBTORCH=/path/to/libtorch`
 // (a CUDA build, or `site-packages/torch` of a PyTorch wheel) switches the
 // include and library paths without editing this file, like tch-rs's LIBTORCH.
+// It only affects libSSMFlowTorch.so (its build and rpath): the executables load
+// that library on first use and never link libtorch themselves.
 let env = ProcessInfo.processInfo.environment
 let libtorch = env["SSMFLOW_LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
 let torchIncludes: [String] = libtorch.map {
@@ -38,6 +40,11 @@ let package = Package(
     products: [
         .executable(name: "ssmflow", targets: ["Runner"]),
         .executable(name: "ssmflow-engine", targets: ["EngineRunner"]),
+        // The native shims, loaded with dlopen on first use (CNativeLoader) so that
+        // processes that never run a torch or VTK stage never load those libraries.
+        // `make build` builds them next to `ssmflow`.
+        .library(name: "SSMFlowTorch", type: .dynamic, targets: ["TorchNative"]),
+        .library(name: "SSMFlowVTK", type: .dynamic, targets: ["VTKNative"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -49,19 +56,29 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // CTorchShim and CVTKShim are the pure-C headers plus trampolines generated
+        // from them (scripts/native-trampolines.py); TorchNative and VTKNative
+        // implement the headers and are linked only into the dynamic libraries.
+        .target(name: "CNativeLoader", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CTorchShim", dependencies: ["CNativeLoader"]),
+        .target(name: "CVTKShim", dependencies: ["CNativeLoader"]),
         .target(
-            name: "CTorchShim",
+            name: "TorchNative",
+            // include/ctorch.h links to the header in CTorchShim: one header, two users.
             cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
-            linkerSettings: [.unsafeFlags(torchLinker + cudaLinker),
+            // -Bsymbolic-functions: calls inside the library never resolve to the
+            // trampolines of the same names in the executable.
+            linkerSettings: [.unsafeFlags(torchLinker + cudaLinker
+                                          + ["-Xlinker", "-Bsymbolic-functions"]),
                              .linkedLibrary("torch"), .linkedLibrary("torch_cpu"),
                              .linkedLibrary("c10")]
         ),
         .target(
-            name: "CVTKShim",
+            name: "VTKNative",
             cxxSettings: [.unsafeFlags(["-I/usr/include/vtk-\(vtkVersion)"])],
             // X11: the shim checks the display before VTK would abort on a bad one.
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
-                + [.linkedLibrary("X11")]
+                + [.linkedLibrary("X11"), .unsafeFlags(["-Xlinker", "-Bsymbolic-functions"])]
         ),
         .target(name: "TorchKit", dependencies: ["CTorchShim", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
@@ -97,7 +114,7 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit"]),
+        .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit", "CNativeLoader"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Workflow"]),

@@ -13,8 +13,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 SSMFLOW=${SSMFLOW:-.build/release/ssmflow}
-if [[ ! -x $SSMFLOW ]]; then
-  swift build -c release --product ssmflow >/dev/null || { echo "test-e2e: release build failed" >&2; exit 1; }
+if [[ ! -x $SSMFLOW || ! -e $(dirname "$SSMFLOW")/libSSMFlowTorch.so ]]; then
+  { scripts/build-native.sh -c release && swift build -c release --product ssmflow; } >/dev/null || { echo "test-e2e: release build failed" >&2; exit 1; }
 fi
 work=$(mktemp -d)
 passed=0 failed=0

@@ -9,6 +9,8 @@ import Workflow
 /// statistics are accumulated in double precision.
 struct DeepSSMLoaderBuilder {
     var downFactor = 0.75
+    /// Exact dims after downsampling; overrides `downFactor` when set.
+    var targetDims: SIMD3<Int>? = nil
     var trainFraction = 0.8
     var seed: UInt64 = 0
     var batchSize = 8
@@ -32,7 +34,7 @@ struct DeepSSMLoaderBuilder {
         let (trainSet, valSet) = try split(poolCount: poolCount)
         let first = try pool.image(0)
         let grid = SampleStack.Geometry(first)
-        let downDims = ImageVolume.scaledDims(first.dims, by: downFactor)
+        let downDims = targetDims ?? ImageVolume.scaledDims(first.dims, by: downFactor)
         let downGrid = SampleStack.Geometry(first.resampled(dims: downDims))
         let ids = try (0..<poolCount).map { try pool.id($0) }
 

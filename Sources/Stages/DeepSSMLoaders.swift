@@ -26,6 +26,9 @@ public struct DeepSSMLoaders: Stage {
     public struct Params: StageParameters {
         /// Per-axis image scale, e.g. 0.75: dims become Int(d × 0.75).
         public var down_factor = 0.75
+        /// Exact `[nx, ny, nz]` after downsampling (spacing per axis follows, the
+        /// physical extent is kept); empty means `down_factor` decides.
+        public var dims: [Int] = []
         /// Share of the pool used for training; the rest validates.
         public var train_fraction = 0.8
         /// Training batch size the loaders are made for (recorded in normalization.json).
@@ -39,6 +42,9 @@ public struct DeepSSMLoaders: Stage {
             var issues: [ParameterIssue] = []
             if !(down_factor > 0 && down_factor <= 1) {
                 issues.append(ParameterIssue("down_factor", "must be in (0, 1] (0.75 shrinks each axis to three quarters); got \(down_factor)"))
+            }
+            if !dims.isEmpty && (dims.count != 3 || dims.contains { $0 < 1 }) {
+                issues.append(ParameterIssue("dims", "must be empty or three positive voxel counts [nx, ny, nz], e.g. [64, 64, 64]; got \(dims)"))
             }
             if !(train_fraction > 0 && train_fraction < 1) {
                 issues.append(ParameterIssue("train_fraction", "must be strictly between 0 and 1 (0.8 trains on 80 %); got \(train_fraction)"))
@@ -60,6 +66,7 @@ public struct DeepSSMLoaders: Stage {
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         var builder = DeepSSMLoaderBuilder()
         builder.downFactor = params.down_factor
+        builder.targetDims = params.dims.count == 3 ? SIMD3(params.dims[0], params.dims[1], params.dims[2]) : nil
         builder.trainFraction = params.train_fraction
         builder.seed = UInt64(params.seed)
         builder.batchSize = params.batch_size

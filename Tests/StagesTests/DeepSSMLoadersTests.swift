@@ -100,6 +100,21 @@ final class DeepSSMLoadersTests: XCTestCase {
         XCTAssertEqual(try val.sample("images", 1, as: Float.self), expected)
     }
 
+    func test_dims_resampleToTheExactGridKeepingTheExtent() throws {
+        var params = DeepSSMLoaders.Params()
+        params.dims = [5, 5, 2]
+        let (loaders, fixture) = try runStage(params)
+        let val = try SampleStack(contentsOf: loaders.appendingPathComponent("val.h5"))
+        XCTAssertEqual(val.geometry?.dims, [5, 5, 2])
+        let pool = fixture.poolIDs.firstIndex(of: val.ids[1])!
+        let source = LoaderFixture.image(pool)
+        let expected = source.resampled(dims: SIMD3(5, 5, 2))
+        XCTAssertEqual(expected.physicalExtent, source.physicalExtent)
+        let normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
+        XCTAssertEqual(try val.sample("images", 1, as: Float.self),
+                       expected.voxels.map { Float((Double($0) - normalization.intensityMean) / normalization.intensityStd) })
+    }
+
     func test_testSplit_usesTrainingStatisticsAndProjectedTruth() throws {
         let (loaders, _) = try runStage()
         let normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
@@ -151,7 +166,8 @@ final class DeepSSMLoadersTests: XCTestCase {
         params.train_fraction = 1
         params.batch_size = 0
         params.seed = -1
-        XCTAssertEqual(params.validate().map(\.parameter), ["down_factor", "train_fraction", "batch_size", "seed"])
+        params.dims = [64, 64]
+        XCTAssertEqual(params.validate().map(\.parameter), ["down_factor", "dims", "train_fraction", "batch_size", "seed"])
         XCTAssertEqual(DeepSSMLoaders.Params().validate(), [])
     }
 

@@ -4,6 +4,7 @@
 # stage's own time. Needs ~1 GB of free disk for the cohort.
 set -e
 cd "$(dirname "$0")/../.."
+scripts/build-native.sh -c release
 swift build -c release --product ssmflow
 cache=$(mktemp -d "${TMPDIR:-/tmp}/cohort-bench.XXXXXX")
 trap 'rm -rf "$cache"' EXIT

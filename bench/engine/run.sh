@@ -5,7 +5,7 @@
 #   - a first run and a no-op rerun of the 1,000-stage workflow (for reference)
 # with the release build of `ssmflow-engine` (the command line with only the
 # built-in kinds), and the start-up of the full `ssmflow` (which loads libtorch
-# and VTK) for comparison. Prints the median of N repetitions (default 5).
+# and VTK only when a stage needs them; see bench/startup/run.sh) for comparison. Prints the median of N repetitions (default 5).
 # Usage: bench/engine/run.sh [N]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,6 +41,6 @@ echo "first run, 1,000 stages:      $(python3 -c "import time; print(f'{time.per
 echo "plan, 1,000 stages (cached):  $(median "$engine" plan "$work/w1000.yaml" --cache-dir "$work/c1000") s"
 echo "no-op rerun, 1,000 stages:    $(median "$engine" run "$work/w1000.yaml" --cache-dir "$work/c1000") s"
 if [[ -x .build/release/ssmflow ]]; then
-  echo "full ssmflow --help start-up: $(median .build/release/ssmflow --help) s  (loads libtorch + VTK)"
+  echo "full ssmflow --help start-up: $(median .build/release/ssmflow --help) s"
   echo "full ssmflow no-op rerun, 10: $(median .build/release/ssmflow run "$work/w10.yaml" --cache-dir "$work/c10") s"
 fi

@@ -11,6 +11,7 @@ steps=${2:-3}
 threads=${3:-1}
 python=/usr/bin/python3
 export PYTHONDONTWRITEBYTECODE=1
+scripts/build-native.sh -c release >/dev/null
 swift build -c release --product torch-bench >/dev/null
 bin=$(swift build -c release --show-bin-path)/torch-bench
 echo "libtorch: swift $("$bin" --version), python $("$python" -c 'import torch; print(torch.__version__)')"

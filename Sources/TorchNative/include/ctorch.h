@@ -1,0 +1,1 @@
+../../CTorchShim/include/ctorch.h

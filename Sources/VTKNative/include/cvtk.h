@@ -1,0 +1,1 @@
+../../CVTKShim/include/cvtk.h
