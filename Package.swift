@@ -102,7 +102,7 @@ let package = Package(
 
         // MARK: benchmarks
         .executableTarget(name: "torch-bench", dependencies: ["TorchKit"], path: "bench/torch",
-                          exclude: ["run.sh", "deepssm.py", "step.py"]),
+                          exclude: ["run.sh", "deepssm.py", "step.py", "RESULTS.md"]),
 
         // MARK: benchmarks
         .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",
