@@ -31,6 +31,10 @@ static struct {
     ctorch_status (*ctorch_model_evaluate_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error);
     double (*ctorch_model_learning_rate)(const ctorch_model *model);
     ctorch_status (*ctorch_model_set_learning_rate)(ctorch_model *model, double learning_rate, char **error);
+    ctorch_status (*ctorch_model_set_decoder)(ctorch_model *model, const float *weight, const float *bias, int64_t particle_values, char **error);
+    int64_t (*ctorch_model_decoder_size)(const ctorch_model *model);
+    ctorch_status (*ctorch_model_reset_optimizer)(ctorch_model *model, double learning_rate, char **error);
+    ctorch_status (*ctorch_model_train_particles_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *particles, int64_t particle_values, double *loss, char **error);
     int64_t (*ctorch_model_state_count)(const ctorch_model *model);
     ctorch_status (*ctorch_model_state_entry)(const ctorch_model *model, int64_t index, char **name, ctorch_dtype *dtype, int32_t *rank, int64_t *shape, char **error);
     ctorch_status (*ctorch_model_state_read)(const ctorch_model *model, const char *name, ctorch_dtype dtype, void *values, int64_t count, char **error);
@@ -89,6 +93,14 @@ static void load(void) {
     *(void **)&impl.ctorch_model_learning_rate = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_learning_rate", &load_error))) return;
     *(void **)&impl.ctorch_model_set_learning_rate = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_decoder", &load_error))) return;
+    *(void **)&impl.ctorch_model_set_decoder = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_decoder_size", &load_error))) return;
+    *(void **)&impl.ctorch_model_decoder_size = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_reset_optimizer", &load_error))) return;
+    *(void **)&impl.ctorch_model_reset_optimizer = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_train_particles_batch", &load_error))) return;
+    *(void **)&impl.ctorch_model_train_particles_batch = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_state_count", &load_error))) return;
     *(void **)&impl.ctorch_model_state_count = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_state_entry", &load_error))) return;
@@ -219,6 +231,26 @@ double ctorch_model_learning_rate(const ctorch_model *model) {
 ctorch_status ctorch_model_set_learning_rate(ctorch_model *model, double learning_rate, char **error) {
     if (!ready()) { fail(error); return CTORCH_ERROR; }
     return impl.ctorch_model_set_learning_rate(model, learning_rate, error);
+}
+
+ctorch_status ctorch_model_set_decoder(ctorch_model *model, const float *weight, const float *bias, int64_t particle_values, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_set_decoder(model, weight, bias, particle_values, error);
+}
+
+int64_t ctorch_model_decoder_size(const ctorch_model *model) {
+    if (!ready()) { return (int64_t)0; }
+    return impl.ctorch_model_decoder_size(model);
+}
+
+ctorch_status ctorch_model_reset_optimizer(ctorch_model *model, double learning_rate, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_reset_optimizer(model, learning_rate, error);
+}
+
+ctorch_status ctorch_model_train_particles_batch(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *particles, int64_t particle_values, double *loss, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_train_particles_batch(model, images, batch, depth, height, width, particles, particle_values, loss, error);
 }
 
 int64_t ctorch_model_state_count(const ctorch_model *model) {

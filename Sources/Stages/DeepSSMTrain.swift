@@ -6,12 +6,17 @@ import Workflow
 /// `deepssm-train`: trains the DeepSSM network (spec §4) on the loaders
 /// artifact, with every epoch's checkpoint memoized so that raising `epochs`
 /// resumes, lowering it reuses a stored epoch, and a killed run resumes from
-/// its last finished epoch.
+/// its last finished epoch. Optionally fine-tunes the network afterwards on
+/// particles through a fixed linear PCA decoder (`fine_tune_epochs`).
 public struct DeepSSMTrain: Stage {
     public static let kind = "deepssm-train"
-    public static let version = 1
+    public static let version = 2
     public static let summary = "train the DeepSSM network to regress whitened PCA scores from images"
-    public static let inputs = [Port("loaders", "deepssm-loaders output: train/val/test splits and normalization")]
+    public static let inputs = [
+        Port("loaders", "deepssm-loaders output: train/val/test splits and normalization"),
+        Port("pca", "augment's PCA model (pca.h5): the fixed decoder of fine-tuning, needed when fine_tune_epochs > 0",
+             optional: true),
+    ]
     public static let outputs = [
         Port("model", "best_model.h5 and final_model.h5 (state_dict-named HDF5), normalization.json, training.json"),
         Port("log", "training_log.csv: one row per epoch"),
@@ -38,6 +43,12 @@ public struct DeepSSMTrain: Stage {
         public var deterministic = true
         /// Logarithmic error axis in the training curve.
         public var log_scale = true
+        /// After `epochs`, fine-tune this many epochs on particle error through
+        /// a fixed linear decoder made of the PCA model (weights = modes, bias =
+        /// mean), starting from the best epoch; 0 turns fine-tuning off.
+        public var fine_tune_epochs = 0
+        /// Adam learning rate of fine-tuning (a fresh optimizer over every weight).
+        public var fine_tune_learning_rate = 1e-4
 
         public init() {}
 
@@ -55,6 +66,12 @@ public struct DeepSSMTrain: Stage {
                 issues.append(.init("device", "'\(device)' is not a device; use cpu, cuda or auto"))
             }
             if threads < 0 { issues.append(.init("threads", "must be 0 (automatic) or more, got \(threads)")) }
+            if fine_tune_epochs < 0 {
+                issues.append(.init("fine_tune_epochs", "must be 0 (no fine-tuning) or more, got \(fine_tune_epochs)"))
+            }
+            if !(fine_tune_learning_rate > 0) {
+                issues.append(.init("fine_tune_learning_rate", "must be positive, got \(fine_tune_learning_rate)"))
+            }
             return issues
         }
 
@@ -67,7 +84,10 @@ public struct DeepSSMTrain: Stage {
     public init() {}
 
     // Parameters that do not change the weights of a given epoch.
-    static let memoIgnored: Set<String> = ["epochs", "log_scale"]
+    static let memoIgnored: Set<String> = ["epochs", "log_scale", "fine_tune_epochs", "fine_tune_learning_rate"]
+    // ... and of a given fine-tuning epoch (which depends on `epochs`: it starts
+    // from the best of them).
+    static let fineTuneMemoIgnored: Set<String> = ["fine_tune_epochs", "log_scale"]
 
     public func run(_ params: Params, context: StageContext) async throws {
         let loaders = try context.input("loaders")
@@ -77,6 +97,7 @@ public struct DeepSSMTrain: Stage {
         let validation = try BatchReader(url: loaders.appendingPathComponent("val.h5"),
                                          batchSize: params.batch_size, shuffle: false)
         let shape = try Self.checkLoaders(train: train, validation: validation, normalization: normalization)
+        let decoder = try Self.fineTuneDecoder(params, normalization: normalization, context: context)
 
         let device: TorchDevice
         do {
@@ -91,7 +112,7 @@ public struct DeepSSMTrain: Stage {
         context.log("training on \(device.rawValue) (libtorch \(Torch.version), \(Torch.threads) thread(s)), input \(shape), K = \(normalization.numModes), \(train.count) train / \(validation.count) validation samples")
 
         let resumed = try EpochCheckpoint.latest(upTo: params.epochs, context: context)
-        let network: DeepSSMNetwork
+        var network: DeepSSMNetwork
         var history: TrainingHistory
         if let resumed {
             network = try Self.torch { try resumed.checkpoint.makeNetwork(device: device) }
@@ -137,22 +158,113 @@ public struct DeepSSMTrain: Stage {
                 }, history: history).store(context: context)
             }
         }
-        try writeOutputs(params: params, network: network, history: history.prefix(through: params.epochs),
-                         loaders: loaders, context: context)
+        history = history.prefix(through: params.epochs)
+        if let decoder {
+            (network, history) = try fineTune(params, decoder: decoder, device: device, trained: network,
+                                              history: history, trainer: trainer, context: context)
+        }
+        try writeOutputs(params: params, network: network, history: history, loaders: loaders, context: context)
+    }
+
+    /// The fixed PCA decoder when fine-tuning is on; fails early when it cannot be made.
+    static func fineTuneDecoder(_ params: Params, normalization: LoaderNormalization,
+                                context: StageContext) throws -> PCADecoder? {
+        guard params.fine_tune_epochs > 0 else { return nil }
+        guard context.hasInput("pca") else {
+            throw StageFailure("fine_tune_epochs is \(params.fine_tune_epochs) but no PCA model is connected; add `pca: augment.pca` to this stage's inputs, or set fine_tune_epochs to 0")
+        }
+        let pca: PCAModel
+        do {
+            pca = try PCAModel(contentsOf: try context.input("pca"))
+        } catch let error as HDF5Error {
+            throw StageFailure("cannot read the PCA model for fine-tuning: \(error); rerun 'augment'")
+        }
+        return try PCADecoder(pca: pca, normalization: normalization)
+    }
+
+    /// Fine-tunes on particles from the best training epoch (or resumes a
+    /// stored fine-tuning epoch), one memoized checkpoint per epoch.
+    private func fineTune(_ params: Params, decoder: PCADecoder, device: TorchDevice, trained: DeepSSMNetwork,
+                          history base: TrainingHistory, trainer: DeepSSMTrainer,
+                          context: StageContext) throws -> (DeepSSMNetwork, TrainingHistory) {
+        let total = params.fine_tune_epochs
+        let network: DeepSSMNetwork
+        var history: TrainingHistory
+        if let resumed = try FineTuneCheckpoint.latest(upTo: total, context: context) {
+            network = try Self.torch { try resumed.checkpoint.makeNetwork(device: device) }
+            history = resumed.history
+            context.log("resuming fine-tuning from the checkpoint of fine-tuning epoch \(resumed.epoch) of \(total)")
+        } else {
+            let best = base.bestEpoch?.epoch ?? params.epochs
+            if best == params.epochs {
+                network = trained
+            } else {
+                guard let stored = try EpochCheckpoint.lookup(epoch: best, context: context) else {
+                    throw StageFailure("the checkpoint of the best epoch (\(best)) is no longer in the cache; rerun this stage with its cache entry cleared to train again")
+                }
+                network = try Self.torch { try stored.checkpoint.weightsOnly().makeNetwork(device: device) }
+            }
+            try Self.torch { try network.resetOptimizer(learningRate: params.fine_tune_learning_rate) }
+            history = base
+            context.log("fine-tuning \(total) epoch(s) on particles (\(decoder.particleValues / 3) particles) from epoch \(best), learning rate \(params.fine_tune_learning_rate)")
+        }
+        try Self.torch { try network.setDecoder(weight: decoder.weight, bias: decoder.bias) }
+        let tuner = DeepSSMTrainer(network: network, train: trainer.train, validation: trainer.validation,
+                                   context: context)
+        let first = (history.fineTune.last?.epoch ?? 0) + 1
+        var clock = DeepSSMTrainer.Clock(totalBatches: total * trainer.train.batchesPerEpoch,
+                                         doneBatches: (first - 1) * trainer.train.batchesPerEpoch)
+        if first <= total {
+            for epoch in first...total {
+                let started = Date()
+                try Self.torch { try network.setLearningRate(params.fine_tune_learning_rate) }
+                let trained = try Self.torch {
+                    try tuner.fineTuneEpoch(epoch, of: total, order: params.epochs + epoch, decoder: decoder, clock: &clock)
+                }
+                let validated = epoch % params.val_freq == 0 ? try Self.torch { try tuner.validate(decoder: decoder) } : nil
+                let row = TrainingEpoch(epoch: epoch, learningRate: params.fine_tune_learning_rate,
+                                        trainError: trained.error, trainRelativeError: trained.relativeError,
+                                        valError: validated?.error, valRelativeError: validated?.relativeError,
+                                        seconds: Date().timeIntervalSince(started))
+                history.fineTune.append(row)
+                context.log(String(format: "fine-tune epoch %d: train particle RMSE %.4g mm (rel %.4g), val %@ mm (rel %@), %.1f s",
+                                   epoch, row.trainError, row.trainRelativeError,
+                                   row.valError.map { String(format: "%.4g", $0) } ?? "-",
+                                   row.valRelativeError.map { String(format: "%.4g", $0) } ?? "-", row.seconds))
+                try FineTuneCheckpoint(epoch: epoch, checkpoint: try Self.torch {
+                    try NetworkCheckpoint(network: network, rngState: try Torch.rngState(),
+                                          attributes: ["fine_tune_epoch": .int(Int64(epoch))])
+                }, history: history).store(context: context)
+            }
+        }
+        return (network, history.prefix(through: params.epochs, fineTuneThrough: total))
     }
 
     private func writeOutputs(params: Params, network: DeepSSMNetwork, history: TrainingHistory,
                               loaders: URL, context: StageContext) throws {
         let model = context.outputURL("model")
         try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        let tuned = params.fine_tune_epochs > 0
         let final = try Self.torch { try NetworkCheckpoint(network: network).weightsOnly() }
-        try Self.torch { try Self.labelled(final, epoch: params.epochs, history: history)
+        try Self.torch { try Self.labelled(final, epoch: params.epochs, history: history,
+                                           fineTuneEpoch: tuned ? params.fine_tune_epochs : nil)
             .write(to: model.appendingPathComponent("final_model.h5")) }
 
-        // Best = lowest mean validation relative error; its weights are that epoch's checkpoint.
+        // Best = lowest mean validation relative error (of the fine-tuning
+        // epochs when there are some); its weights are that epoch's checkpoint.
         let best = history.bestEpoch?.epoch ?? params.epochs
+        let bestTuned = tuned ? (history.bestFineTuneEpoch?.epoch ?? params.fine_tune_epochs) : nil
         let bestCheckpoint: NetworkCheckpoint
-        if best == params.epochs {
+        if let bestTuned {
+            if bestTuned == params.fine_tune_epochs {
+                bestCheckpoint = final
+            } else {
+                guard let stored = try FineTuneCheckpoint.lookup(epoch: bestTuned, context: context) else {
+                    throw StageFailure("the checkpoint of the best fine-tuning epoch (\(bestTuned)) is no longer in the cache; rerun this stage with its cache entry cleared to train again")
+                }
+                bestCheckpoint = stored.checkpoint.weightsOnly()
+            }
+        } else if best == params.epochs {
             bestCheckpoint = final
         } else {
             guard let stored = try EpochCheckpoint.lookup(epoch: best, context: context) else {
@@ -160,7 +272,8 @@ public struct DeepSSMTrain: Stage {
             }
             bestCheckpoint = stored.checkpoint.weightsOnly()
         }
-        try Self.torch { try Self.labelled(bestCheckpoint, epoch: best, history: history)
+        try Self.torch { try Self.labelled(bestCheckpoint, epoch: tuned ? params.epochs : best, history: history,
+                                           fineTuneEpoch: bestTuned)
             .write(to: model.appendingPathComponent("best_model.h5")) }
         try FileManager.default.copyItem(at: loaders.appendingPathComponent("normalization.json"),
                                          to: model.appendingPathComponent("normalization.json"))
@@ -168,7 +281,10 @@ public struct DeepSSMTrain: Stage {
                                       inputShape: [network.inputShape.depth, network.inputShape.height,
                                                    network.inputShape.width],
                                       parameterCount: network.parameterCount,
-                                      bestValRelativeError: history.bestEpoch?.valRelativeError)
+                                      bestValRelativeError: history.bestEpoch?.valRelativeError,
+                                      fineTuneEpochs: params.fine_tune_epochs,
+                                      bestFineTuneEpoch: bestTuned,
+                                      bestFineTuneValParticleRMSE: tuned ? history.bestFineTuneEpoch?.valError : nil)
         try summary.encoded().write(to: model.appendingPathComponent("training.json"))
 
         try Data(history.csv.utf8).write(to: context.outputURL("log"))
@@ -183,14 +299,31 @@ public struct DeepSSMTrain: Stage {
             context.metric("best_val_rel_error", v)
             context.metric("best_epoch", Double(bestRow.epoch))
         }
-        context.log("best model: epoch \(best); final model: epoch \(params.epochs)")
+        if let last = history.fineTune.last {
+            context.metric("fine_tune_train_particle_rmse_mm", last.trainError)
+            if let bestRow = history.bestFineTuneEpoch, let v = bestRow.valError {
+                context.metric("fine_tune_best_val_particle_rmse_mm", v)
+            }
+        }
+        if let bestTuned {
+            context.log("best model: fine-tuning epoch \(bestTuned); final model: fine-tuning epoch \(params.fine_tune_epochs) (after \(params.epochs) training epochs)")
+        } else {
+            context.log("best model: epoch \(best); final model: epoch \(params.epochs)")
+        }
     }
 
     /// Marks a model file with its epoch and validation error (h5py users see them as attributes).
-    private static func labelled(_ checkpoint: NetworkCheckpoint, epoch: Int, history: TrainingHistory) -> NetworkCheckpoint {
+    private static func labelled(_ checkpoint: NetworkCheckpoint, epoch: Int, history: TrainingHistory,
+                                 fineTuneEpoch: Int? = nil) -> NetworkCheckpoint {
         var copy = checkpoint
         copy.attributes = ["epoch": .int(Int64(epoch))]
-        if let v = history.epochs.first(where: { $0.epoch == epoch })?.valRelativeError {
+        if let fineTuneEpoch {
+            copy.attributes["fine_tune_epoch"] = .int(Int64(fineTuneEpoch))
+            if let row = history.fineTune.first(where: { $0.epoch == fineTuneEpoch }) {
+                if let v = row.valRelativeError { copy.attributes["val_rel_error"] = .double(v) }
+                if let v = row.valError { copy.attributes["val_particle_rmse_mm"] = .double(v) }
+            }
+        } else if let v = history.epochs.first(where: { $0.epoch == epoch })?.valRelativeError {
             copy.attributes["val_rel_error"] = .double(v)
         }
         return copy
@@ -228,11 +361,17 @@ struct TrainingSummary: Codable {
     var inputShape: [Int]
     var parameterCount: Int
     var bestValRelativeError: Double?
+    var fineTuneEpochs = 0
+    /// The fine-tuning epoch of best_model.h5, when fine-tuning ran.
+    var bestFineTuneEpoch: Int?
+    var bestFineTuneValParticleRMSE: Double?
 
     enum CodingKeys: String, CodingKey {
         case bestEpoch = "best_epoch", finalEpoch = "final_epoch", numModes = "num_modes"
         case inputShape = "input_shape", parameterCount = "parameter_count"
-        case bestValRelativeError = "best_val_rel_error"
+        case bestValRelativeError = "best_val_rel_error", fineTuneEpochs = "fine_tune_epochs"
+        case bestFineTuneEpoch = "best_fine_tune_epoch"
+        case bestFineTuneValParticleRMSE = "best_fine_tune_val_particle_rmse_mm"
     }
 
     func encoded() throws -> Data {

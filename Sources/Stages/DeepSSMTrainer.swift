@@ -36,17 +36,40 @@ final class DeepSSMTrainer {
     /// Trains epoch `epoch` (its own seeded sample order); throws when a batch
     /// diverges, naming it, before the weights are touched.
     func trainEpoch(_ epoch: Int, of epochs: Int, clock: inout Clock) throws -> Errors {
-        let batches = train.batches(epoch: epoch)
+        try epochLoop(order: epoch, label: "epoch \(epoch)/\(epochs)", clock: &clock) { batch in
+            let loss = try network.trainBatch(images: batch.images, shape: shape, targets: batch.targets)
+            return (loss, Self.meanSquare(batch.targets))
+        } diverged: { loss, batch, index in
+            "training diverged: the loss is \(loss) in epoch \(epoch), batch \(index) (samples \(batch.ids.joined(separator: ", "))); the weights were not updated and the checkpoint of epoch \(epoch - 1) stays in the cache; check those images for NaN or lower learning_rate"
+        }
+    }
+
+    /// Fine-tuning epoch `epoch` on particles through the fixed `decoder`,
+    /// in the sample order of training epoch `order`: errors in mm, the relative
+    /// error against the decoder's mean shape.
+    func fineTuneEpoch(_ epoch: Int, of epochs: Int, order: Int, decoder: PCADecoder, clock: inout Clock) throws -> Errors {
+        try epochLoop(order: order, label: "fine-tune \(epoch)/\(epochs)", clock: &clock) { batch in
+            let particles = decoder.decode(batch.targets)
+            let loss = try network.trainParticlesBatch(images: batch.images, shape: shape, particles: particles)
+            return (loss, Self.meanSquareDistance(particles, decoder.bias))
+        } diverged: { loss, batch, index in
+            "fine-tuning diverged: the particle loss is \(loss) in fine-tuning epoch \(epoch), batch \(index) (samples \(batch.ids.joined(separator: ", "))); the weights were not updated and the previous checkpoint stays in the cache; lower fine_tune_learning_rate"
+        }
+    }
+
+    /// One pass over the training split: `step` returns the batch's loss and
+    /// the mean square of its reference (the loss of predicting zeros / the mean).
+    private func epochLoop(order: Int, label: String, clock: inout Clock,
+                           step: (BatchReader.Batch) throws -> (loss: Double, reference: Double),
+                           diverged: (Double, BatchReader.Batch, Int) -> String) throws -> Errors {
+        let batches = train.batches(epoch: order)
         defer { batches.stop() }
         var sumError = 0.0, sumRelative = 0.0, count = 0
         while let batch = try batches.next() {
             try context.checkCancellation()
-            let loss = try network.trainBatch(images: batch.images, shape: shape, targets: batch.targets)
-            guard loss.isFinite else {
-                throw StageFailure("training diverged: the loss is \(loss) in epoch \(epoch), batch \(count + 1) (samples \(batch.ids.joined(separator: ", "))); the weights were not updated and the checkpoint of epoch \(epoch - 1) stays in the cache; check those images for NaN or lower learning_rate")
-            }
+            let (loss, reference) = try step(batch)
+            guard loss.isFinite else { throw StageFailure(diverged(loss, batch, count + 1)) }
             sumError += loss.squareRoot()
-            let reference = Self.meanSquare(batch.targets)
             if reference > 0 { sumRelative += loss / reference }
             count += 1
             clock.doneBatches += 1
@@ -54,7 +77,7 @@ final class DeepSSMTrainer {
             let perBatch = Date().timeIntervalSince(clock.started) / Double(clock.batchesThisRun)
             let eta = Self.duration(perBatch * Double(clock.totalBatches - clock.doneBatches))
             context.progress(clock.doneBatches, of: clock.totalBatches,
-                             "epoch \(epoch)/\(epochs), loss \(String(format: "%.4g", loss)), eta \(eta)")
+                             "\(label), loss \(String(format: "%.4g", loss)), eta \(eta)")
         }
         guard count > 0 else {
             throw StageFailure("the training split is empty; give deepssm-loaders more samples")
@@ -64,21 +87,37 @@ final class DeepSSMTrainer {
 
     /// Validation errors, each sample on its own as in the reference (batch 1);
     /// evaluation mode makes the result independent of how samples are batched.
-    func validate() throws -> Errors {
+    /// With a decoder, the errors are on particles (mm) and relative to the
+    /// decoder's mean shape.
+    func validate(decoder: PCADecoder? = nil) throws -> Errors {
         let batches = validation.batches(epoch: 0)
         defer { batches.stop() }
         let k = network.outputCount
         var sumError = 0.0, sumRelative = 0.0, count = 0
         while let batch = try batches.next() {
             try context.checkCancellation()
-            let predictions = try network.evaluateBatch(images: batch.images, shape: shape)
+            var predictions = try network.evaluateBatch(images: batch.images, shape: shape)
+            var targets = batch.targets
+            var width = k
+            var reference: (Int) -> Double = { s in Self.meanSquare(Array(targets[(s * width)..<((s + 1) * width)])) }
+            if let decoder {
+                predictions = decoder.decode(predictions)
+                targets = decoder.decode(targets)
+                width = decoder.particleValues
+                reference = { s in
+                    Self.meanSquareDistance(Array(targets[(s * width)..<((s + 1) * width)]), decoder.bias)
+                }
+            }
             for s in 0..<batch.count {
-                let target = batch.targets[(s * k)..<((s + 1) * k)]
-                let predicted = predictions[(s * k)..<((s + 1) * k)]
-                let mse = zip(predicted, target).map { Double($0 - $1) * Double($0 - $1) }.reduce(0, +) / Double(k)
+                var sum = 0.0
+                for i in (s * width)..<((s + 1) * width) {
+                    let d = Double(predictions[i]) - Double(targets[i])
+                    sum += d * d
+                }
+                let mse = sum / Double(width)
                 sumError += mse.squareRoot()
-                let reference = Self.meanSquare(Array(target))
-                if reference > 0 { sumRelative += mse / reference }
+                let r = reference(s)
+                if r > 0 { sumRelative += mse / r }
                 count += 1
             }
         }
@@ -86,6 +125,17 @@ final class DeepSSMTrainer {
             throw StageFailure("the validation split is empty; give deepssm-loaders a larger pool or validation fraction")
         }
         return Errors(error: sumError / Double(count), relativeError: sumRelative / Double(count))
+    }
+
+    /// Mean squared difference of `values` (whole vectors of `center.count`) from `center`.
+    static func meanSquareDistance(_ values: [Float], _ center: [Float]) -> Double {
+        guard !values.isEmpty, !center.isEmpty else { return 0 }
+        var sum = 0.0
+        for (i, v) in values.enumerated() {
+            let d = Double(v) - Double(center[i % center.count])
+            sum += d * d
+        }
+        return sum / Double(values.count)
     }
 
     static func meanSquare(_ values: [Float]) -> Double {

@@ -6,7 +6,7 @@ import Workflow
 /// and generator state (`checkpoint.h5`) and the history so far
 /// (`history.json`). Keyed by the training inputs and parameters without
 /// `epochs`, so any training that shares them can resume from it.
-struct EpochCheckpoint {
+struct EpochCheckpoint: StoredEpoch {
     var epoch: Int
     var checkpoint: NetworkCheckpoint
     var history: TrainingHistory
@@ -15,30 +15,60 @@ struct EpochCheckpoint {
         context.memo("epoch-\(epoch)", ignoring: DeepSSMTrain.memoIgnored)
     }
 
-    /// The stored checkpoint of the latest epoch ≤ `last`, or nil when none is stored.
-    static func latest(upTo last: Int, context: StageContext) throws -> EpochCheckpoint? {
-        for epoch in stride(from: last, through: 1, by: -1) {
-            if let found = try lookup(epoch: epoch, context: context) { return found }
-        }
-        return nil
+    init(epoch: Int, checkpoint: NetworkCheckpoint, history: TrainingHistory) {
+        self.epoch = epoch
+        self.checkpoint = checkpoint
+        self.history = history
     }
+}
 
-    static func lookup(epoch: Int, context: StageContext) throws -> EpochCheckpoint? {
-        guard let directory = try slot(epoch: epoch, context: context).lookup() else { return nil }
-        do {
-            let checkpoint = try NetworkCheckpoint(contentsOf: directory.appendingPathComponent("checkpoint.h5"))
-            let history = try JSONDecoder().decode(
-                TrainingHistory.self, from: Data(contentsOf: directory.appendingPathComponent("history.json")))
-            return EpochCheckpoint(epoch: epoch, checkpoint: checkpoint, history: history)
-        } catch {
-            throw StageFailure("cannot read the stored checkpoint of epoch \(epoch) at \(directory.path) (\(error)); clear this stage's cache entry and train again")
-        }
+/// The memoized state after one fine-tuning epoch; keyed like `EpochCheckpoint`
+/// but with `epochs` (fine-tuning starts from the best of them) and without
+/// `fine_tune_epochs`.
+struct FineTuneCheckpoint: StoredEpoch {
+    var epoch: Int
+    var checkpoint: NetworkCheckpoint
+    var history: TrainingHistory
+
+    static func slot(epoch: Int, context: StageContext) -> MemoSlot {
+        context.memo("fine-tune-epoch-\(epoch)", ignoring: DeepSSMTrain.fineTuneMemoIgnored)
     }
 
     init(epoch: Int, checkpoint: NetworkCheckpoint, history: TrainingHistory) {
         self.epoch = epoch
         self.checkpoint = checkpoint
         self.history = history
+    }
+}
+
+/// A per-epoch checkpoint and history in a memo slot of its own.
+protocol StoredEpoch {
+    var epoch: Int { get }
+    var checkpoint: NetworkCheckpoint { get }
+    var history: TrainingHistory { get }
+    static func slot(epoch: Int, context: StageContext) -> MemoSlot
+    init(epoch: Int, checkpoint: NetworkCheckpoint, history: TrainingHistory)
+}
+
+extension StoredEpoch {
+    /// The stored checkpoint of the latest epoch ≤ `last`, or nil when none is stored.
+    static func latest(upTo last: Int, context: StageContext) throws -> Self? {
+        for epoch in stride(from: last, through: 1, by: -1) {
+            if let found = try lookup(epoch: epoch, context: context) { return found }
+        }
+        return nil
+    }
+
+    static func lookup(epoch: Int, context: StageContext) throws -> Self? {
+        guard let directory = try slot(epoch: epoch, context: context).lookup() else { return nil }
+        do {
+            let checkpoint = try NetworkCheckpoint(contentsOf: directory.appendingPathComponent("checkpoint.h5"))
+            let history = try JSONDecoder().decode(
+                TrainingHistory.self, from: Data(contentsOf: directory.appendingPathComponent("history.json")))
+            return Self(epoch: epoch, checkpoint: checkpoint, history: history)
+        } catch {
+            throw StageFailure("cannot read the stored checkpoint of epoch \(epoch) at \(directory.path) (\(error)); clear this stage's cache entry and train again")
+        }
     }
 
     func store(context: StageContext) throws {

@@ -110,6 +110,64 @@ public final class DeepSSMNetwork {
         return predictions
     }
 
+    // MARK: Fixed PCA decoder and fine-tuning on particles
+
+    /// P, the number of particle values the fixed decoder gives (3 × particles),
+    /// or 0 when no decoder is installed.
+    public var decoderSize: Int { Int(ctorch_model_decoder_size(handle)) }
+
+    /// Installs the fixed linear decoder `particles = outputs · weightᵀ + bias`
+    /// (`weight` is P × outputCount row-major, `bias` P values). It is never
+    /// trained and not part of `stateDict()`: the caller derives it again from
+    /// the PCA model when it rebuilds the network.
+    public func setDecoder(weight: [Float], bias: [Float]) throws {
+        guard !bias.isEmpty, weight.count == bias.count * outputCount else {
+            throw TorchError(operation: "set the PCA decoder", message:
+                "\(weight.count) weights do not make a \(bias.count) × \(outputCount) matrix")
+        }
+        try weight.withUnsafeBufferPointer { w in
+            try bias.withUnsafeBufferPointer { b in
+                try torchCall("set the PCA decoder (\(bias.count) values)") {
+                    ctorch_model_set_decoder(handle, w.baseAddress, b.baseAddress, Int64(bias.count), $0)
+                }
+            }
+        }
+    }
+
+    /// Replaces the optimizer by a fresh Adam over every parameter (the start
+    /// of fine-tuning); its state is saved and restored like the first one's.
+    public func resetOptimizer(learningRate: Double) throws {
+        try torchCall("start a new optimizer") { ctorch_model_reset_optimizer(handle, learningRate, $0) }
+    }
+
+    /// One Adam step of fine-tuning: the mean squared error between the decoded
+    /// outputs and `particles` (batch × decoderSize values), back-propagated
+    /// through the fixed decoder into the network. Returns the loss (mm² per
+    /// coordinate for particles in mm); a non-finite loss leaves the weights.
+    public func trainParticlesBatch(images: [Float], shape: InputShape, particles: [Float]) throws -> Double {
+        let p = decoderSize
+        guard p > 0 else {
+            throw TorchError(operation: "fine-tune a batch", message: "no PCA decoder is installed; call setDecoder first")
+        }
+        guard shape.voxelCount > 0, images.count > 0, images.count % shape.voxelCount == 0,
+              particles.count == images.count / shape.voxelCount * p else {
+            throw TorchError(operation: "fine-tune a batch", message:
+                "\(images.count) image values and \(particles.count) particle values are not whole \(shape) volumes with \(p) particle values each")
+        }
+        let batch = images.count / shape.voxelCount
+        var loss = 0.0
+        try images.withUnsafeBufferPointer { x in
+            try particles.withUnsafeBufferPointer { y in
+                try torchCall("fine-tune a batch of \(batch)") {
+                    ctorch_model_train_particles_batch(handle, x.baseAddress, Int64(batch), Int64(shape.depth),
+                                                       Int64(shape.height), Int64(shape.width), y.baseAddress,
+                                                       Int64(p), &loss, $0)
+                }
+            }
+        }
+        return loss
+    }
+
     private func batchSize(images: Int, shape: InputShape, targets: Int, _ operation: String) throws -> Int {
         guard shape.voxelCount > 0, images > 0, images % shape.voxelCount == 0 else {
             throw TorchError(operation: operation, message:

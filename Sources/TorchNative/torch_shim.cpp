@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <sstream>
+#include <type_traits>
 #include <string>
 #include <vector>
 
@@ -99,12 +101,28 @@ ctorch_dtype ctorch_type(at::ScalarType type) {
     }
 }
 
+// The optimizer state's key of a parameter: libtorch 1.x keys it by the
+// printed TensorImpl address, 2.x by the address itself.
+template <class Map>
+typename Map::key_type state_key(const Map &, const torch::Tensor &parameter) {
+    using Key = typename Map::key_type;
+    if constexpr (std::is_same_v<Key, std::string>) {
+        std::ostringstream text;
+        text << parameter.unsafeGetTensorImpl();
+        return text.str();
+    } else {
+        return static_cast<Key>(parameter.unsafeGetTensorImpl());
+    }
+}
+
 }  // namespace
 
 struct ctorch_model {
     DeepSSMNet net{nullptr};
     std::unique_ptr<torch::optim::Adam> adam;
     torch::Device device{torch::kCPU};
+    // The fixed decoder (no gradients); undefined until set.
+    torch::Tensor decoder_weight, decoder_bias;
     int64_t depth = 0, height = 0, width = 0, outputs = 0, flattened = 0;
 
     // One named piece of state: a tensor, or an Adam step counter.
@@ -115,7 +133,7 @@ struct ctorch_model {
     };
 
     torch::optim::AdamParamState *adam_state(const torch::Tensor &parameter) const {
-        auto found = adam->state().find(c10::guts::to_string(parameter.unsafeGetTensorImpl()));
+        auto found = adam->state().find(state_key(adam->state(), parameter));
         if (found == adam->state().end()) return nullptr;
         return static_cast<torch::optim::AdamParamState *>(found->second.get());
     }
@@ -126,7 +144,7 @@ struct ctorch_model {
         state->exp_avg(torch::zeros_like(parameter, at::MemoryFormat::Preserve));
         state->exp_avg_sq(torch::zeros_like(parameter, at::MemoryFormat::Preserve));
         auto *raw = state.get();
-        adam->state()[c10::guts::to_string(parameter.unsafeGetTensorImpl())] = std::move(state);
+        adam->state()[state_key(adam->state(), parameter)] = std::move(state);
         return *raw;
     }
 
@@ -317,6 +335,64 @@ ctorch_status ctorch_model_set_learning_rate(ctorch_model *model, double learnin
         for (auto &group : model->adam->param_groups()) {
             static_cast<torch::optim::AdamOptions &>(group.options()).lr(learning_rate);
         }
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_set_decoder(ctorch_model *model, const float *weight, const float *bias,
+                                       int64_t particle_values, char **error) {
+    return guarded(error, [&] {
+        if (particle_values < 1) return fail(error, "the decoder needs at least one output value");
+        auto w = torch::from_blob(const_cast<float *>(weight), {particle_values, model->outputs}, torch::kFloat);
+        auto b = torch::from_blob(const_cast<float *>(bias), {particle_values}, torch::kFloat);
+        if (!torch::isfinite(w).all().item<bool>() || !torch::isfinite(b).all().item<bool>()) {
+            return fail(error, "the decoder weights or bias hold NaN or infinite values");
+        }
+        model->decoder_weight = w.clone().to(model->device);
+        model->decoder_bias = b.clone().to(model->device);
+        return CTORCH_OK;
+    });
+}
+
+int64_t ctorch_model_decoder_size(const ctorch_model *model) {
+    return model->decoder_weight.defined() ? model->decoder_weight.size(0) : 0;
+}
+
+ctorch_status ctorch_model_reset_optimizer(ctorch_model *model, double learning_rate, char **error) {
+    return guarded(error, [&] {
+        if (!(learning_rate > 0)) return fail(error, "learning rate must be positive");
+        model->adam = std::make_unique<torch::optim::Adam>(
+            model->net->parameters(), torch::optim::AdamOptions(learning_rate));
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_train_particles_batch(ctorch_model *model, const float *images,
+                                                 int64_t batch, int64_t depth, int64_t height,
+                                                 int64_t width, const float *particles,
+                                                 int64_t particle_values, double *loss,
+                                                 char **error) {
+    return guarded(error, [&] {
+        if (!model->decoder_weight.defined()) {
+            return fail(error, "fine-tuning on particles needs the PCA decoder; set it first");
+        }
+        model->check_input(depth, height, width, model->outputs);
+        if (particle_values != model->decoder_weight.size(0)) {
+            return fail(error, "batch has " + std::to_string(particle_values) +
+                                   " particle values per sample but the decoder gives " +
+                                   std::to_string(model->decoder_weight.size(0)));
+        }
+        auto x = model->images(images, batch);
+        auto y = torch::from_blob(const_cast<float *>(particles), {batch, particle_values}, torch::kFloat)
+                     .to(model->device);
+        model->net->train();
+        model->adam->zero_grad();
+        auto decoded = torch::addmm(model->decoder_bias, model->net->forward(x), model->decoder_weight.t());
+        auto value = torch::mse_loss(decoded, y);
+        *loss = value.item<double>();
+        if (!std::isfinite(*loss)) return CTORCH_OK;
+        value.backward();
+        model->adam->step();
         return CTORCH_OK;
     });
 }

@@ -57,7 +57,7 @@ final class DeepSSMTrainTests: XCTestCase {
         let rows = try String(contentsOf: context.outputURL("log"), encoding: .utf8)
             .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         XCTAssertEqual(rows.first?.joined(separator: ","),
-                       "epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds")
+                       "epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase")
         XCTAssertEqual(rows.count, 4)
         let trainErrors = rows.dropFirst().map { Double($0[2])! }
         XCTAssertLessThan(trainErrors.last!, trainErrors.first!, "train errors \(trainErrors)")

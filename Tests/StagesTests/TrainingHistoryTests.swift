@@ -17,11 +17,30 @@ final class TrainingHistoryTests: XCTestCase {
     func test_csv_leavesValidationCellsEmptyWhenNotValidated() {
         let csv = TrainingHistory(epochs: [row(1, val: nil), row(2, val: 0.25)]).csv
         XCTAssertEqual(csv, """
-            epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds
-            1,0.0001,1,0.5,,,1.250
-            2,0.0001,0.5,0.5,0.5,0.25,1.250
+            epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase
+            1,0.0001,1,0.5,,,1.250,train
+            2,0.0001,0.5,0.5,0.5,0.25,1.250,train
 
             """)
+    }
+
+    func test_csv_listsFineTuningAfterTraining_andBestIsPerPhase() throws {
+        let history = TrainingHistory(epochs: [row(1, val: 0.25)], fineTune: [row(1, val: 0.5), row(2, val: 0.125)])
+        XCTAssertEqual(history.csv, """
+            epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase
+            1,0.0001,1,0.5,0.5,0.25,1.250,train
+            1,0.0001,1,0.5,1,0.5,1.250,fine-tune
+            2,0.0001,0.5,0.5,0.25,0.125,1.250,fine-tune
+
+            """)
+        XCTAssertEqual(history.bestEpoch?.epoch, 1)
+        XCTAssertEqual(history.bestFineTuneEpoch?.epoch, 2)
+        XCTAssertEqual(history.prefix(through: 1, fineTuneThrough: 1).fineTune.count, 1)
+        XCTAssertEqual(history.prefix(through: 1).fineTune, [])
+        // A history stored before fine-tuning existed still decodes.
+        let old = try JSONDecoder().decode(TrainingHistory.self, from: Data(#"{"epochs": []}"#.utf8))
+        XCTAssertEqual(old, TrainingHistory())
+        XCTAssertEqual(try JSONDecoder().decode(TrainingHistory.self, from: history.encoded()), history)
     }
 
     func test_plot_singleEpoch_writesPNG() throws {

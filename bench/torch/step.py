@@ -1,6 +1,8 @@
 """Seconds per DeepSSM training step (forward, MSE, backward, Adam) in PyTorch.
 
-usage: step.py DEPTH HEIGHT WIDTH BATCH STEPS THREADS
+usage: step.py DEPTH HEIGHT WIDTH BATCH STEPS THREADS [DEVICE]
+DEVICE is cpu (default) or cuda; on cuda the deterministic settings match the
+shim's (deterministic algorithms, warn only; deterministic cuDNN, no benchmark).
 Prints one line per timed step: `python <seconds>`.
 """
 import sys
@@ -11,17 +13,23 @@ import torch
 from deepssm import DeepSSMNet
 
 depth, height, width, batch, steps, threads = map(int, sys.argv[1:7])
+device = sys.argv[7] if len(sys.argv) > 7 else "cpu"
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-net = DeepSSMNet(depth, height, width, 6)
+if device == "cuda":
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+net = DeepSSMNet(depth, height, width, 6).to(device)
 adam = torch.optim.Adam(net.parameters(), lr=1e-4)
+# Batches come from host memory each step, as the shim's do.
 images = torch.randn(batch, 1, depth, height, width)
 targets = torch.randn(batch, 6)
 net.train()
 for step in range(steps + 1):
     start = time.perf_counter()
     adam.zero_grad()
-    loss = torch.nn.functional.mse_loss(net(images), targets)
+    loss = torch.nn.functional.mse_loss(net(images.to(device)), targets.to(device))
     loss.backward()
     adam.step()
     loss.item()

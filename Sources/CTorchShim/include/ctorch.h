@@ -120,6 +120,34 @@ double ctorch_model_learning_rate(const ctorch_model *model);
 ctorch_status ctorch_model_set_learning_rate(ctorch_model *model, double learning_rate,
                                              char **error);
 
+/* ---- fixed linear PCA decoder and fine-tuning on particles (spec §4, 6.1+) ----
+ * The decoder maps the network's K outputs to P particle coordinates,
+ * particles = outputs · weightᵀ + bias, with weight [P, K] and bias [P] fixed
+ * (never trained). It is not part of the state entries: it is derived from the
+ * PCA model and the score normalisation, which the caller keeps. */
+
+/** Installs (or replaces) the fixed decoder; `weight` is [particle_values, K]
+ *  row-major, `bias` [particle_values]. */
+ctorch_status ctorch_model_set_decoder(ctorch_model *model, const float *weight, const float *bias,
+                                       int64_t particle_values, char **error);
+/** P, the decoder's output size, or 0 without a decoder. */
+int64_t ctorch_model_decoder_size(const ctorch_model *model);
+
+/** Replaces the optimizer by a fresh Adam over every network parameter with
+ *  `learning_rate`, for fine-tuning (its state then appears under
+ *  `optimizer/...` like the first optimizer's). */
+ctorch_status ctorch_model_reset_optimizer(ctorch_model *model, double learning_rate, char **error);
+
+/** One fine-tuning step: forward (training mode), decoder, mean squared error
+ *  against `particles` [batch, particle_values], backward through the fixed
+ *  decoder into the network, Adam step. Needs a decoder. A non-finite loss is
+ *  returned without updating the weights. */
+ctorch_status ctorch_model_train_particles_batch(ctorch_model *model, const float *images,
+                                                 int64_t batch, int64_t depth, int64_t height,
+                                                 int64_t width, const float *particles,
+                                                 int64_t particle_values, double *loss,
+                                                 char **error);
+
 /* ---- state by name ----
  * Entries are the PyTorch state_dict names of the parameters and buffers
  * (`conv1.weight`, `bn1.running_mean`, `bn1.num_batches_tracked`, ...),
