@@ -34,14 +34,22 @@ final class DeepSSMTrainBenchmarkTests: XCTestCase {
             params.device = "cpu"
             params.threads = Int(environment["SSMFLOW_BENCH_THREADS"] ?? "") ?? 1
             let before = Self.peakRSS()
-            let started = Date()
+            let started = Date(), cpuBefore = Self.cpuSeconds()
             try await DeepSSMTrain().run(params, context: context)
-            let seconds = Date().timeIntervalSince(started)
+            let seconds = Date().timeIntervalSince(started), cpu = Self.cpuSeconds() - cpuBefore
             let row = try String(contentsOf: context.outputURL("log"), encoding: .utf8).split(separator: "\n")[1]
-            print(String(format: "deepssm-train 1x%@, %d samples (%d train, batch 8, %d thread(s)): epoch %.1f s (stage %.1f s), peak RSS %.0f MiB (before %.0f MiB)",
+            print(String(format: "deepssm-train 1x%@, %d samples (%d train, batch 8, %d thread(s)): epoch %.1f s (stage %.1f s, %.1f CPU s), peak RSS %.0f MiB (before %.0f MiB)",
                          size.map(String.init).joined(separator: "x"), samples, fixture.trainCount, params.threads,
-                         Double(row.split(separator: ",")[6]) ?? 0, seconds, Self.peakRSS(), before))
+                         Double(row.split(separator: ",")[6]) ?? 0, seconds, cpu, Self.peakRSS(), before))
         }
+    }
+
+    /// User + system CPU seconds of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     /// The process's peak resident set size so far, in MiB (Linux: ru_maxrss in KiB).

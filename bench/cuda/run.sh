@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The libtorch shim on a CUDA GPU, where Swift may be absent: compiles the
-# shim's C++ sources (Sources/TorchNative) and bench/torch/cuda/check.c against
+# shim's C++ sources (Sources/TorchNative) and bench/cuda/check.c against
 # the libtorch of an installed PyTorch, runs the checks and step timings, then
 # times the same training step in PyTorch on the same libtorch and GPU.
-#   bench/torch/cuda/run.sh [STEPS]      (PYTHON=python3 by default)
+#   bench/cuda/run.sh [STEPS]      (PYTHON=python3 by default)
 # Exits non-zero when a check fails.
 set -euo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../.."
 python=${PYTHON:-python3}
 steps=${1:-20}
 build=${BUILD_DIR:-$(mktemp -d)}
@@ -25,7 +25,7 @@ for source in Sources/TorchNative/*.cpp; do
     ${CXX:-g++} "${flags[@]}" -c "$source" -o "$build/$(basename "$source" .cpp).o" &
 done
 wait
-${CC:-gcc} -O2 -std=gnu11 -ISources/CTorchShim/include -c bench/torch/cuda/check.c -o "$build/check.o"
+${CC:-gcc} -O2 -std=gnu11 -ISources/CTorchShim/include -c bench/cuda/check.c -o "$build/check.o"
 ${CXX:-g++} "$build"/*.o -o "$build/check" "${libs[@]}" -lm
 echo "built the shim and check in $(( $(date +%s) - start )) s"
 

@@ -1,7 +1,7 @@
 /*
  * The libtorch shim (ctorch.h) on a CUDA device: correctness checks and
  * training-step timings, for machines without Swift. Build and run with
- * bench/torch/cuda/run.sh, which compiles the shim's sources against the
+ * bench/cuda/run.sh, which compiles the shim's sources against the
  * libtorch of an installed PyTorch.
  *
  *   check [STEPS]    STEPS timed training steps per input size (default 20)
