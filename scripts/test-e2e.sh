@@ -73,6 +73,14 @@ ssm run "$wf" --tiny-test --set deepssm-train.epochs=$more -v >"$work/run3.log" 
 check "the longer training runs" $?
 grep -q "resuming from the checkpoint of epoch $epochs" "$work/run3.log"; check "training resumes from the stored epoch" $? "$(grep -i epoch "$work/run3.log" | head -3)"
 
+echo "== fine-tuning on particles"
+ssm run "$wf" --tiny-test --set deepssm-train.epochs=$more --set deepssm-train.fine_tune_epochs=1 -v >"$work/run3b.log" 2>&1
+check "fine-tuning through the PCA decoder runs" $? "$(tail -n 5 "$work/run3b.log")"
+grep -q "resuming from the checkpoint of epoch $more of $more" "$work/run3b.log"
+check "fine-tuning reuses every stored training epoch" $? "$(grep -i epoch "$work/run3b.log" | head -3)"
+grep -q "fine-tune epoch 1: train particle RMSE" "$work/run3b.log"
+check "the fine-tuning epoch logs its particle error" $? "$(grep -i fine "$work/run3b.log" | head -3)"
+
 echo "== new augmentation seed"
 runs=$(plan_runs "$wf" --tiny-test --set augment.seed=2)
 [[ $runs == "augment deepssm-analyze deepssm-loaders deepssm-predict deepssm-train" ]]

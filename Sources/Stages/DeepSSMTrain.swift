@@ -142,20 +142,9 @@ public struct DeepSSMTrain: Stage {
                 try Self.torch { try network.setLearningRate(rate) }
                 let trained = try Self.torch { try trainer.trainEpoch(epoch, of: params.epochs, clock: &clock) }
                 let validated = epoch % params.val_freq == 0 ? try Self.torch { try trainer.validate() } : nil
-                let row = TrainingEpoch(epoch: epoch, learningRate: rate, trainError: trained.error,
-                                        trainRelativeError: trained.relativeError, valError: validated?.error,
-                                        valRelativeError: validated?.relativeError,
-                                        seconds: Date().timeIntervalSince(started))
-                history.epochs.append(row)
-                context.log(String(format: "epoch %d: train error %.4g (rel %.4g), val error %@ (rel %@), %.1f s",
-                                   epoch, row.trainError, row.trainRelativeError,
-                                   row.valError.map { String(format: "%.4g", $0) } ?? "-",
-                                   row.valRelativeError.map { String(format: "%.4g", $0) } ?? "-", row.seconds))
-                try EpochCheckpoint(epoch: epoch, checkpoint: try Self.torch {
-                    try NetworkCheckpoint(network: network, rngState: try Torch.rngState(),
-                                          attributes: ["epoch": .int(Int64(epoch)),
-                                                       "batches_done": .int(Int64(train.batchesPerEpoch))])
-                }, history: history).store(context: context)
+                try Self.finishEpoch(epoch, phase: .training, rate: rate, trained: trained, validated: validated,
+                                     started: started, network: network, history: &history, context: context,
+                                     attributes: ["batches_done": .int(Int64(train.batchesPerEpoch))])
             }
         }
         history = history.prefix(through: params.epochs)
@@ -164,6 +153,33 @@ public struct DeepSSMTrain: Stage {
                                               history: history, trainer: trainer, context: context)
         }
         try writeOutputs(params: params, network: network, history: history, loaders: loaders, context: context)
+    }
+
+    /// Records a finished epoch: its row in the history, a log line, and its
+    /// memoized checkpoint (weights, optimizer and generator state, history).
+    private static func finishEpoch(_ epoch: Int, phase: EpochCheckpoint.Phase, rate: Double,
+                                    trained: DeepSSMTrainer.Errors, validated: DeepSSMTrainer.Errors?,
+                                    started: Date, network: DeepSSMNetwork, history: inout TrainingHistory,
+                                    context: StageContext, attributes: [String: HDF5AttributeValue] = [:]) throws {
+        let row = TrainingEpoch(epoch: epoch, learningRate: rate, trainError: trained.error,
+                                trainRelativeError: trained.relativeError, valError: validated?.error,
+                                valRelativeError: validated?.relativeError, seconds: Date().timeIntervalSince(started))
+        let validation = (row.valError.map { String(format: "%.4g", $0) } ?? "-",
+                          row.valRelativeError.map { String(format: "%.4g", $0) } ?? "-")
+        switch phase {
+        case .training:
+            history.epochs.append(row)
+            context.log(String(format: "epoch %d: train error %.4g (rel %.4g), val error %@ (rel %@), %.1f s",
+                               epoch, row.trainError, row.trainRelativeError, validation.0, validation.1, row.seconds))
+        case .fineTuning:
+            history.fineTune.append(row)
+            context.log(String(format: "fine-tune epoch %d: train particle RMSE %.4g mm (rel %.4g), val %@ mm (rel %@), %.1f s",
+                               epoch, row.trainError, row.trainRelativeError, validation.0, validation.1, row.seconds))
+        }
+        var labels = attributes
+        labels[phase.attribute] = .int(Int64(epoch))
+        let checkpoint = try torch { try NetworkCheckpoint(network: network, rngState: try Torch.rngState(), attributes: labels) }
+        try EpochCheckpoint(phase: phase, epoch: epoch, checkpoint: checkpoint, history: history).store(context: context)
     }
 
     /// The fixed PCA decoder when fine-tuning is on; fails early when it cannot be made.
@@ -190,7 +206,7 @@ public struct DeepSSMTrain: Stage {
         let total = params.fine_tune_epochs
         let network: DeepSSMNetwork
         var history: TrainingHistory
-        if let resumed = try FineTuneCheckpoint.latest(upTo: total, context: context) {
+        if let resumed = try EpochCheckpoint.latest(upTo: total, phase: .fineTuning, context: context) {
             network = try Self.torch { try resumed.checkpoint.makeNetwork(device: device) }
             history = resumed.history
             context.log("resuming fine-tuning from the checkpoint of fine-tuning epoch \(resumed.epoch) of \(total)")
@@ -222,19 +238,9 @@ public struct DeepSSMTrain: Stage {
                     try tuner.fineTuneEpoch(epoch, of: total, order: params.epochs + epoch, decoder: decoder, clock: &clock)
                 }
                 let validated = epoch % params.val_freq == 0 ? try Self.torch { try tuner.validate(decoder: decoder) } : nil
-                let row = TrainingEpoch(epoch: epoch, learningRate: params.fine_tune_learning_rate,
-                                        trainError: trained.error, trainRelativeError: trained.relativeError,
-                                        valError: validated?.error, valRelativeError: validated?.relativeError,
-                                        seconds: Date().timeIntervalSince(started))
-                history.fineTune.append(row)
-                context.log(String(format: "fine-tune epoch %d: train particle RMSE %.4g mm (rel %.4g), val %@ mm (rel %@), %.1f s",
-                                   epoch, row.trainError, row.trainRelativeError,
-                                   row.valError.map { String(format: "%.4g", $0) } ?? "-",
-                                   row.valRelativeError.map { String(format: "%.4g", $0) } ?? "-", row.seconds))
-                try FineTuneCheckpoint(epoch: epoch, checkpoint: try Self.torch {
-                    try NetworkCheckpoint(network: network, rngState: try Torch.rngState(),
-                                          attributes: ["fine_tune_epoch": .int(Int64(epoch))])
-                }, history: history).store(context: context)
+                try Self.finishEpoch(epoch, phase: .fineTuning, rate: params.fine_tune_learning_rate, trained: trained,
+                                     validated: validated, started: started, network: network, history: &history,
+                                     context: context)
             }
         }
         return (network, history.prefix(through: params.epochs, fineTuneThrough: total))
@@ -259,7 +265,7 @@ public struct DeepSSMTrain: Stage {
             if bestTuned == params.fine_tune_epochs {
                 bestCheckpoint = final
             } else {
-                guard let stored = try FineTuneCheckpoint.lookup(epoch: bestTuned, context: context) else {
+                guard let stored = try EpochCheckpoint.lookup(epoch: bestTuned, phase: .fineTuning, context: context) else {
                     throw StageFailure("the checkpoint of the best fine-tuning epoch (\(bestTuned)) is no longer in the cache; rerun this stage with its cache entry cleared to train again")
                 }
                 bestCheckpoint = stored.checkpoint.weightsOnly()

@@ -77,14 +77,20 @@ public final class DeepSSMNetwork {
     /// changing the weights.
     public func trainBatch(images: [Float], shape: InputShape, targets: [Float]) throws -> Double {
         let batch = try batchSize(images: images.count, shape: shape, targets: targets.count, "train a batch")
+        return try step("train a batch of \(batch)", images: images, batch: batch, shape: shape, targets: targets) {
+            ctorch_model_train_batch(handle, $0, Int64(batch), Int64(shape.depth), Int64(shape.height),
+                                     Int64(shape.width), $1, Int64(outputCount), $2, $3)
+        }
+    }
+
+    /// Runs one training call on the buffers of `images` and `targets`; returns its loss.
+    private func step(_ operation: String, images: [Float], batch: Int, shape: InputShape, targets: [Float],
+                      _ call: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Double>,
+                               UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> ctorch_status) throws -> Double {
         var loss = 0.0
         try images.withUnsafeBufferPointer { x in
             try targets.withUnsafeBufferPointer { y in
-                try torchCall("train a batch of \(batch)") {
-                    ctorch_model_train_batch(handle, x.baseAddress, Int64(batch), Int64(shape.depth),
-                                             Int64(shape.height), Int64(shape.width), y.baseAddress,
-                                             Int64(outputCount), &loss, $0)
-                }
+                try torchCall(operation) { call(x.baseAddress, y.baseAddress, &loss, $0) }
             }
         }
         return loss
@@ -155,17 +161,10 @@ public final class DeepSSMNetwork {
                 "\(images.count) image values and \(particles.count) particle values are not whole \(shape) volumes with \(p) particle values each")
         }
         let batch = images.count / shape.voxelCount
-        var loss = 0.0
-        try images.withUnsafeBufferPointer { x in
-            try particles.withUnsafeBufferPointer { y in
-                try torchCall("fine-tune a batch of \(batch)") {
-                    ctorch_model_train_particles_batch(handle, x.baseAddress, Int64(batch), Int64(shape.depth),
-                                                       Int64(shape.height), Int64(shape.width), y.baseAddress,
-                                                       Int64(p), &loss, $0)
-                }
-            }
+        return try step("fine-tune a batch of \(batch)", images: images, batch: batch, shape: shape, targets: particles) {
+            ctorch_model_train_particles_batch(handle, $0, Int64(batch), Int64(shape.depth), Int64(shape.height),
+                                               Int64(shape.width), $1, Int64(p), $2, $3)
         }
-        return loss
     }
 
     private func batchSize(images: Int, shape: InputShape, targets: Int, _ operation: String) throws -> Int {
