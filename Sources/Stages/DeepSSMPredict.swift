@@ -82,7 +82,8 @@ public struct DeepSSMPredict: Stage {
         guard test.imageShape == [shape.depth, shape.height, shape.width] else {
             throw StageFailure("test.h5 images are \(test.imageShape) but the model was trained on \(shape); connect the loaders the model was trained on")
         }
-        context.log("predicting \(test.count) test subjects with the \(params.model) model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")) on \(network.device.rawValue)")
+        let tuned = checkpoint.attributes["fine_tune_epoch"].map { ", fine-tuning epoch \($0.description)" } ?? ""
+        context.log("predicting \(test.count) test subjects with the \(params.model) model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")\(tuned)) on \(network.device.rawValue)")
 
         var predictions = PredictionSet(ids: test.ids, numModes: k, numParticles: pca.numParticles)
         var relativeErrors: [Double] = []
