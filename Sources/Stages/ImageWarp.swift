@@ -36,44 +36,70 @@ public struct ImageWarp: Sendable {
         apply(to: image, field: field(for: image, spline: spline))
     }
 
-    /// The warped image for a precomputed field of the image's grid.
+    /// The warped image for a precomputed field of the image's grid. Cell
+    /// layers (`step` voxel planes each) are handed out to the threads one at a
+    /// time; each builds its layer's near terms and resamples its planes.
     public func apply(to image: ImageVolume, field: DisplacementField) -> ImageVolume {
         precondition(field.dims == image.dims, "field and image grids differ")
         let (nx, ny, nz) = (image.dims.x, image.dims.y, image.dims.z)
         let s = field.step, nodesX = field.nodes.x, nodesY = field.nodes.y, cells = field.cells
         let cellOfX = (0..<nx).map { min($0 / s, cells.x - 1) }
         let fractionOfX = (0..<nx).map { Double($0 - cellOfX[$0] * s) / Double(s) }
+        let spacing = field.spacing, origin = field.origin
         var out = [Float](repeating: 0, count: image.count)
         out.withUnsafeMutableBufferPointer { buffer in
             nonisolated(unsafe) let output = buffer
             image.voxels.withUnsafeBufferPointer { source in
-                nonisolated(unsafe) let input = source
-                Parallel.forEach(nz, threads: threads) { z in
-                    // Interpolate in y and z once per coarse x node, then in x per voxel.
+            field.dx.withUnsafeBufferPointer { fdx in
+            field.dy.withUnsafeBufferPointer { fdy in
+            field.dz.withUnsafeBufferPointer { fdz in
+                nonisolated(unsafe) let (input, dx, dy, dz) = (source, fdx, fdy, fdz)
+                Parallel.forEachWorker(cells.z, threads: threads) { next in
+                    var layer = DisplacementField.Layer()
                     var row = [Double](repeating: 0, count: nodesX * 3)
-                    let k = min(z / s, cells.z - 1), fz = Double(z - k * s) / Double(s)
-                    for y in 0..<ny {
-                        let j = min(y / s, cells.y - 1), fy = Double(y - j * s) / Double(s)
-                        let w00 = (1 - fy) * (1 - fz), w10 = fy * (1 - fz), w01 = (1 - fy) * fz, w11 = fy * fz
-                        let n00 = nodesX * (j + nodesY * k), n10 = nodesX * (j + 1 + nodesY * k)
-                        let n01 = nodesX * (j + nodesY * (k + 1)), n11 = nodesX * (j + 1 + nodesY * (k + 1))
-                        for i in 0..<nodesX {
-                            row[i * 3] = w00 * field.dx[n00 + i] + w10 * field.dx[n10 + i] + w01 * field.dx[n01 + i] + w11 * field.dx[n11 + i]
-                            row[i * 3 + 1] = w00 * field.dy[n00 + i] + w10 * field.dy[n10 + i] + w01 * field.dy[n01 + i] + w11 * field.dy[n11 + i]
-                            row[i * 3 + 2] = w00 * field.dz[n00 + i] + w10 * field.dz[n10 + i] + w01 * field.dz[n01 + i] + w11 * field.dz[n11 + i]
-                        }
-                        let base = nx * (y + ny * z), cellRow = cells.x * (j + cells.y * k)
-                        for x in 0..<nx {
-                            let i = cellOfX[x], fx = fractionOfX[x]
-                            var q = SIMD3(Double(x) + (1 - fx) * row[i * 3] + fx * row[i * 3 + 3],
-                                          Double(y) + (1 - fx) * row[i * 3 + 1] + fx * row[i * 3 + 4],
-                                          Double(z) + (1 - fx) * row[i * 3 + 2] + fx * row[i * 3 + 5])
-                            q += field.correction(cell: cellRow + i, x, y, z, SIMD3(fx, fy, fz))
-                            output[base + x] = Self.trilinear(input, nx, ny, nz, q.x, q.y, q.z)
-                        }
+                    while let k = next() {
+                        field.prepare(&layer, k: k)
+                        let zEnd = k == cells.z - 1 ? nz : min(nz, (k + 1) * s)
+                        layer.blocks.withUnsafeBufferPointer { blocks in
+                        layer.corners.withUnsafeBufferPointer { corners in
+                        layer.start.withUnsafeBufferPointer { start in
+                        row.withUnsafeMutableBufferPointer { row in
+                            for z in (k * s)..<zEnd {
+                                // Interpolate in y and z once per coarse x node, then in x per voxel.
+                                let fz = Double(z - k * s) / Double(s)
+                                let pz = origin.z + Double(z) * spacing.z
+                                for y in 0..<ny {
+                                    let j = min(y / s, cells.y - 1), fy = Double(y - j * s) / Double(s)
+                                    let w00 = (1 - fy) * (1 - fz), w10 = fy * (1 - fz), w01 = (1 - fy) * fz, w11 = fy * fz
+                                    let n00 = nodesX * (j + nodesY * k), n10 = nodesX * (j + 1 + nodesY * k)
+                                    let n01 = nodesX * (j + nodesY * (k + 1)), n11 = nodesX * (j + 1 + nodesY * (k + 1))
+                                    for i in 0..<nodesX {
+                                        row[i * 3] = w00 * dx[n00 + i] + w10 * dx[n10 + i] + w01 * dx[n01 + i] + w11 * dx[n11 + i]
+                                        row[i * 3 + 1] = w00 * dy[n00 + i] + w10 * dy[n10 + i] + w01 * dy[n01 + i] + w11 * dy[n11 + i]
+                                        row[i * 3 + 2] = w00 * dz[n00 + i] + w10 * dz[n10 + i] + w01 * dz[n01 + i] + w11 * dz[n11 + i]
+                                    }
+                                    let base = nx * (y + ny * z), cellRow = cells.x * j
+                                    let py = origin.y + Double(y) * spacing.y
+                                    for x in 0..<nx {
+                                        let i = cellOfX[x], fx = fractionOfX[x]
+                                        var q = SIMD3(Double(x) + (1 - fx) * row[i * 3] + fx * row[i * 3 + 3],
+                                                      Double(y) + (1 - fx) * row[i * 3 + 1] + fx * row[i * 3 + 4],
+                                                      Double(z) + (1 - fx) * row[i * 3 + 2] + fx * row[i * 3 + 5])
+                                        let c = cellRow + i
+                                        let from = Int(start[c]), to = Int(start[c + 1])
+                                        if from < to {
+                                            let p = SIMD3(origin.x + Double(x) * spacing.x, py, pz)
+                                            q += DisplacementField.correction(p, UnsafeBufferPointer(rebasing: blocks[from..<to]),
+                                                                              corners.baseAddress! + c * 24, SIMD3(fx, fy, fz), spacing)
+                                        }
+                                        output[base + x] = Self.trilinear(input, nx, ny, nz, q.x, q.y, q.z)
+                                    }
+                                }
+                            }
+                        } } } }
                     }
                 }
-            }
+            } } } }
         }
         return ImageVolume(dims: image.dims, spacing: image.spacing, origin: image.origin, voxels: out)
     }
