@@ -197,8 +197,8 @@ public struct DisplacementField: Sendable {
         var corners: [Double] = []
     }
 
-    /// Fills `layer` with the near terms of cell layer `k`. Each cell's
-    /// landmarks are in ascending order, as `displacement` packs them.
+    /// Fills `layer` with the near terms of cell layer `k`; each cell's
+    /// landmarks in ascending order.
     func prepare(_ layer: inout Layer, k: Int) {
         let cells = self.cells
         let area = cells.x * cells.y
@@ -246,30 +246,32 @@ public struct DisplacementField: Sendable {
     }
 
     /// Trilinear interpolation of the node values plus the cell's exact near
-    /// terms, the cell's near list built on the spot (slow; for measuring the
-    /// error of what `ImageWarp.apply` computes, which gives the same values).
+    /// terms (builds the voxel's whole cell layer: for single voxels).
     public func displacement(_ x: Int, _ y: Int, _ z: Int) -> SIMD3<Double> {
+        var layer = Layer()
+        prepare(&layer, k: min(z / step, cells.z - 1))
+        return displacement(x, y, z, layer: layer)
+    }
+
+    /// `displacement(x, y, z)` with voxel z's cell layer already prepared.
+    func displacement(_ x: Int, _ y: Int, _ z: Int, layer: Layer) -> SIMD3<Double> {
         let i = min(x / step, nodes.x - 2), j = min(y / step, nodes.y - 2), k = min(z / step, nodes.z - 2)
+        precondition(layer.k == k, "layer \(layer.k) prepared for a voxel of layer \(k)")
         let f = SIMD3(Double(x - i * step), Double(y - j * step), Double(z - k * step)) / Double(step)
         var out = SIMD3<Double>.zero
         for c in 0..<8 {
             let n = (i + (c & 1)) + nodes.x * ((j + ((c >> 1) & 1)) + nodes.y * (k + (c >> 2)))
             out += Self.cornerWeight(c, f) * SIMD3(dx[n], dy[n], dz[n])
         }
-        let cell = SIMD3<Int32>(Int32(i), Int32(j), Int32(k))
-        let near = (0..<lo.count).lazy.filter { all(self.lo[$0] .<= cell) && all(cell .<= self.hi[$0]) }.map { Int32($0) }
-        var blocks: [KernelBlock] = []
-        pack(near, into: &blocks)
-        if blocks.isEmpty { return out }
-        var sums = [Double](repeating: 0, count: 24)
+        let c = i + cells.x * j
+        let from = Int(layer.start[c]), to = Int(layer.start[c + 1])
+        if from == to { return out }
         let p = origin + SIMD3(Double(x), Double(y), Double(z)) * spacing
-        let d = blocks.withUnsafeBufferPointer { blocks in
-            sums.withUnsafeMutableBufferPointer { sums in
-                corners(i, j, k, blocks, into: sums.baseAddress!)
-                return Self.correction(p, blocks, UnsafePointer(sums.baseAddress!), f, spacing)
+        return out + layer.blocks.withUnsafeBufferPointer { blocks in
+            layer.corners.withUnsafeBufferPointer { corners in
+                Self.correction(p, UnsafeBufferPointer(rebasing: blocks[from..<to]), corners.baseAddress! + c * 24, f, spacing)
             }
         }
-        return out + d
     }
 
     @inline(__always) static func cornerWeight(_ c: Int, _ f: SIMD3<Double>) -> Double {

@@ -82,17 +82,18 @@ public struct ImageWarp: Sendable {
                                     let py = origin.y + Double(y) * spacing.y
                                     for x in 0..<nx {
                                         let i = cellOfX[x], fx = fractionOfX[x]
-                                        var q = SIMD3(Double(x) + (1 - fx) * row[i * 3] + fx * row[i * 3 + 3],
-                                                      Double(y) + (1 - fx) * row[i * 3 + 1] + fx * row[i * 3 + 4],
-                                                      Double(z) + (1 - fx) * row[i * 3 + 2] + fx * row[i * 3 + 5])
-                                        let c = cellRow + i
-                                        let from = Int(start[c]), to = Int(start[c + 1])
+                                        let r = i &* 3
+                                        var q = SIMD3(Double(x) + (1 - fx) * row[r] + fx * row[r &+ 3],
+                                                      Double(y) + (1 - fx) * row[r &+ 1] + fx * row[r &+ 4],
+                                                      Double(z) + (1 - fx) * row[r &+ 2] + fx * row[r &+ 5])
+                                        let c = cellRow &+ i
+                                        let from = Int(start[c]), to = Int(start[c &+ 1])
                                         if from < to {
                                             let p = SIMD3(origin.x + Double(x) * spacing.x, py, pz)
                                             q += DisplacementField.correction(p, UnsafeBufferPointer(rebasing: blocks[from..<to]),
-                                                                              corners.baseAddress! + c * 24, SIMD3(fx, fy, fz), spacing)
+                                                                              corners.baseAddress! + c &* 24, SIMD3(fx, fy, fz), spacing)
                                         }
-                                        output[base + x] = Self.trilinear(input, nx, ny, nz, q.x, q.y, q.z)
+                                        output[base &+ x] = Self.trilinear(input, nx, ny, nz, q.x, q.y, q.z)
                                     }
                                 }
                             }
@@ -131,12 +132,15 @@ public struct ImageWarp: Sendable {
     public func maxFieldError(for image: ImageVolume, spline: ThinPlateSpline, sampleStride: Int = 1) -> Double {
         let field = field(for: image, spline: spline)
         var worst = 0.0
+        var layer = DisplacementField.Layer()
         for z in stride(from: 0, to: image.dims.z, by: sampleStride) {
+            let k = min(z / field.step, field.cells.z - 1)
+            if layer.k != k { field.prepare(&layer, k: k) }
             for y in stride(from: 0, to: image.dims.y, by: sampleStride) {
                 for x in stride(from: 0, to: image.dims.x, by: sampleStride) {
                     let v = SIMD3(Double(x), Double(y), Double(z))
                     let exact = image.continuousIndex(spline(image.point(v)))
-                    let d = exact - (v + field.displacement(x, y, z))
+                    let d = exact - (v + field.displacement(x, y, z, layer: layer))
                     worst = max(worst, (d * d).sum().squareRoot())
                 }
             }
@@ -153,13 +157,15 @@ public struct ImageWarp: Sendable {
               qx < Double(nx) - 0.5, qy < Double(ny) - 0.5, qz < Double(nz) - 0.5 else { return 0 }
         let fx0 = qx.rounded(.down), fy0 = qy.rounded(.down), fz0 = qz.rounded(.down)
         let tx = qx - fx0, ty = qy - fy0, tz = qz - fz0
-        let x0 = max(Int(fx0), 0), y0 = max(Int(fy0), 0), z0 = max(Int(fz0), 0)
-        let x1 = min(Int(fx0) + 1, nx - 1), y1 = min(Int(fy0) + 1, ny - 1), z1 = min(Int(fz0) + 1, nz - 1)
-        let r00 = nx * (y0 + ny * z0), r10 = nx * (y1 + ny * z0), r01 = nx * (y0 + ny * z1), r11 = nx * (y1 + ny * z1)
-        let c00 = Double(v[r00 + x0]) * (1 - tx) + Double(v[r00 + x1]) * tx
-        let c10 = Double(v[r10 + x0]) * (1 - tx) + Double(v[r10 + x1]) * tx
-        let c01 = Double(v[r01 + x0]) * (1 - tx) + Double(v[r01 + x1]) * tx
-        let c11 = Double(v[r11 + x0]) * (1 - tx) + Double(v[r11 + x1]) * tx
+        // In range (the guard), so wrapping arithmetic cannot wrap.
+        let ix = Int(fx0), iy = Int(fy0), iz = Int(fz0)
+        let x0 = max(ix, 0), y0 = max(iy, 0), z0 = max(iz, 0)
+        let x1 = min(ix &+ 1, nx &- 1), y1 = min(iy &+ 1, ny &- 1), z1 = min(iz &+ 1, nz &- 1)
+        let r00 = nx &* (y0 &+ ny &* z0), r10 = nx &* (y1 &+ ny &* z0), r01 = nx &* (y0 &+ ny &* z1), r11 = nx &* (y1 &+ ny &* z1)
+        let c00 = Double(v[r00 &+ x0]) * (1 - tx) + Double(v[r00 &+ x1]) * tx
+        let c10 = Double(v[r10 &+ x0]) * (1 - tx) + Double(v[r10 &+ x1]) * tx
+        let c01 = Double(v[r01 &+ x0]) * (1 - tx) + Double(v[r01 &+ x1]) * tx
+        let c11 = Double(v[r11 &+ x0]) * (1 - tx) + Double(v[r11 &+ x1]) * tx
         let c0 = c00 * (1 - ty) + c10 * ty, c1 = c01 * (1 - ty) + c11 * ty
         return Float(c0 * (1 - tz) + c1 * tz)
     }

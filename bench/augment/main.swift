@@ -4,8 +4,13 @@
 //                                      [--step S] [--radius R] [--threads T] [--probe]
 //
 // Each generated image: fit a thin-plate spline on 512 landmarks (one LU solve),
-// build the coarse displacement field, resample 105 × 128 × 137 voxels. The
-// exact per-voxel warp runs on the same inputs as the reference.
+// evaluate the spline at the coarse nodes ("field"), then a layer of cells at a
+// time build the near-landmark terms and resample 105 × 128 × 137 voxels
+// ("resample"). The exact per-voxel warp runs on the same inputs as the reference.
+//
+// --stage-samples N runs the stage's own path (SampleGenerator.writeShard:
+// `threads` samples in flight, each warped on one thread, written in order to
+// HDF5 shards of 32 under $TMPDIR, deleted at the end; about 7.4 MB per sample).
 import Foundation
 import GeometryKit
 import Stages
@@ -217,7 +222,7 @@ let cpuPerImage = (cpuSeconds() - cpuStart) / Double(options.images)
 print(String(format: "coarse warp (step %d, radius %d): %d images in %.2f s = %.2f images/s; %.0f ms CPU per image (%.1f images/s if %d threads had their cores)",
              options.step, options.radius, options.images, total, Double(options.images) / total,
              cpuPerImage * 1000, Double(options.threads) / cpuPerImage, options.threads))
-print(String(format: "  CPU per image: solve %.1f ms, field %.1f ms, resample %.1f ms",
+print(String(format: "  CPU per image: solve %.1f ms, field (coarse nodes) %.1f ms, near terms + resample %.1f ms",
              solve / Double(options.images) * 1000, field / Double(options.images) * 1000, resample / Double(options.images) * 1000))
 
 var exactTotal = 0.0, worstVoxel: Float = 0, exactCPU = 0.0
@@ -243,8 +248,8 @@ if options.exactImages > 0 {
 print(String(format: "4960 images at this rate: %.1f min", 4960 / (Double(options.images) / total) / 60))
 
 if options.stageSamples > 0 {
-    // The stage's own path: 40 training shapes, PCA, KDE, shards of 32 samples
-    // computed `threads` at a time and streamed to HDF5.
+    // The stage's own path: 40 training shapes, PCA, KDE, shards of 32 samples,
+    // `threads` samples in flight (one thread each), streamed to HDF5 in order.
     let shapes: [ParticleSet]
     if let real {
         let centre = real.shapes[0].points.reduce(.zero, +) / Double(real.shapes[0].count)
