@@ -1,5 +1,6 @@
 import Foundation
 import GeometryKit
+import CWarpKernels
 
 /// The backward map of a thin-plate spline over an image grid, in voxels:
 /// `d(v) = index(f(point(v))) − v`, cheap to evaluate at every voxel.
@@ -72,10 +73,11 @@ public struct DisplacementField: Sendable {
     }
 
     /// `(f(p) − p) / spacing` at every node. A row of nodes along x shares y and
-    /// z, so each landmark's `(Δy² + Δz²)` is computed once per row and the
-    /// lanes run over 8 nodes of the row: one subtraction, one multiply-add and
-    /// one square root per term. Single-precision terms, summed in double every
-    /// 128 landmarks.
+    /// z, so each landmark's distance in the (y, z) plane is computed once per
+    /// row and the lanes run over 8 nodes of the row (`ssm_tps_node_row`, AVX
+    /// where the CPU has it): per term a subtraction, two multiplies, an add
+    /// and a square root. Single-precision terms, summed in double every 128
+    /// landmarks.
     static func nodeDisplacements(nodes: SIMD3<Int>, step: Int, spacing: SIMD3<Double>, origin: SIMD3<Double>,
                                   spline: ThinPlateSpline, threads: Int) -> ([Double], [Double], [Double]) {
         let count = nodes.x * nodes.y * nodes.z
@@ -85,10 +87,7 @@ public struct DisplacementField: Sendable {
         let fwx = spline.wx.map { Float($0) }, fwy = spline.wy.map { Float($0) }, fwz = spline.wz.map { Float($0) }
         let groups = (nodes.x + 7) / 8
         // Node x coordinates in lanes; the last group is padded with the last node.
-        var xs = [SIMD4<Float>](repeating: .zero, count: 2 * groups)
-        for i in 0..<(groups * 8) {
-            xs[i / 4][i % 4] = Float(origin.x + Double(min(i, nodes.x - 1) * step) * spacing.x)
-        }
+        let xs = (0..<(groups * 8)).map { Float(origin.x + Double(min($0, nodes.x - 1) * step) * spacing.x) }
         dx.withUnsafeMutableBufferPointer { px in
             dy.withUnsafeMutableBufferPointer { py in
                 dz.withUnsafeMutableBufferPointer { pz in
@@ -96,6 +95,12 @@ public struct DisplacementField: Sendable {
                     nonisolated(unsafe) let (ox, oy, oz) = (px, py, pz)
                     Parallel.forEach(nodes.z, threads: threads) { k in
                         var yz = [Float](repeating: 0, count: n)
+                        var sums = [Double](repeating: 0, count: 3 * groups * 8)
+                        sums.withUnsafeMutableBufferPointer { sums in
+                        let sx = UnsafeMutableBufferPointer(rebasing: sums[0..<(groups * 8)])
+                        let sy = UnsafeMutableBufferPointer(rebasing: sums[(groups * 8)..<(2 * groups * 8)])
+                        let sz = UnsafeMutableBufferPointer(rebasing: sums[(2 * groups * 8)...])
+                        xs.withUnsafeBufferPointer { xs in
                         yz.withUnsafeMutableBufferPointer { yz in
                         fcx.withUnsafeBufferPointer { cx in
                         fwx.withUnsafeBufferPointer { wx in
@@ -108,45 +113,23 @@ public struct DisplacementField: Sendable {
                                 let py0 = origin.y + Double(j * step) * spacing.y
                                 for l in 0..<n {
                                     let a = py0 - cy[l], b = pz0 - cz[l]
-                                    // The distance in the (y, z) plane, squared in the loop: a
-                                    // sum of squares is known to be ≥ 0, so the square roots
-                                    // need no errno path and vectorise.
+                                    // The distance in the (y, z) plane (the kernel squares it).
                                     yz[l] = Float((a * a + b * b).squareRoot())
                                 }
+                                ssm_tps_node_row(xs.baseAddress!, Int32(groups), cx.baseAddress!, yz.baseAddress!,
+                                                 wx.baseAddress!, wy.baseAddress!, wz.baseAddress!, Int32(n),
+                                                 sx.baseAddress!, sy.baseAddress!, sz.baseAddress!)
                                 for g in 0..<groups {
-                                    // Two 4-lane halves: SIMD4 square roots compile to one
-                                    // vector instruction, SIMD8 ones to eight scalar ones.
-                                    let xa = xs[2 * g], xb = xs[2 * g + 1]
-                                    var sx = SIMD8<Double>.zero, sy = SIMD8<Double>.zero, sz = SIMD8<Double>.zero
-                                    var l = 0
-                                    while l < n {
-                                        let end = min(l + 128, n)
-                                        var ax = SIMD4<Float>.zero, ay = SIMD4<Float>.zero, az = SIMD4<Float>.zero
-                                        var bx = SIMD4<Float>.zero, by = SIMD4<Float>.zero, bz = SIMD4<Float>.zero
-                                        for m in l..<end {
-                                            let c = SIMD4(repeating: cx[m]), e = SIMD4(repeating: yz[m]), q = e * e
-                                            let u = SIMD4(repeating: wx[m]), v = SIMD4(repeating: wy[m]), w = SIMD4(repeating: wz[m])
-                                            let ta = xa - c, tb = xb - c
-                                            let ra = (ta * ta + q).squareRoot(), rb = (tb * tb + q).squareRoot()
-                                            ax += u * ra; ay += v * ra; az += w * ra
-                                            bx += u * rb; by += v * rb; bz += w * rb
-                                        }
-                                        for lane in 0..<4 {
-                                            sx[lane] += Double(ax[lane]); sy[lane] += Double(ay[lane]); sz[lane] += Double(az[lane])
-                                            sx[lane + 4] += Double(bx[lane]); sy[lane + 4] += Double(by[lane]); sz[lane + 4] += Double(bz[lane])
-                                        }
-                                        l = end
-                                    }
                                     for lane in 0..<8 where g * 8 + lane < nodes.x {
                                         let i = g * 8 + lane
                                         let p = origin + SIMD3(Double(i * step), Double(j * step), Double(k * step)) * spacing
-                                        let d = (spline.affine(p) + SIMD3(sx[lane], sy[lane], sz[lane]) - p) / spacing
+                                        let d = (spline.affine(p) + SIMD3(sx[i], sy[i], sz[i]) - p) / spacing
                                         let node = i + nodes.x * (j + nodes.y * k)
                                         ox[node] = d.x; oy[node] = d.y; oz[node] = d.z
                                     }
                                 }
                             }
-                        } } } } } } }
+                        } } } } } } } } }
                     }
                 }
             }
