@@ -85,3 +85,26 @@ void ssm_tps_node_row(const float *xs, int groups, const float *cx, const float 
 #endif
     ssm_tps_node_row_portable(xs, groups, cx, e, wx, wy, wz, n, sx, sy, sz);
 }
+
+static void sub_scaled_portable(double *y, const double *x, double f, int n) {
+    for (int j = 0; j < n; j++) y[j] = y[j] - f * x[j];
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx")))
+static void sub_scaled_avx(double *y, const double *x, double f, int n) {
+    __m256d vf = _mm256_set1_pd(f);
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        _mm256_storeu_pd(y + j, _mm256_sub_pd(_mm256_loadu_pd(y + j), _mm256_mul_pd(vf, _mm256_loadu_pd(x + j))));
+    }
+    for (; j < n; j++) y[j] = y[j] - f * x[j];
+}
+#endif
+
+void ssm_sub_scaled(double *y, const double *x, double f, int n) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ssm_tps_node_row_uses_avx()) { sub_scaled_avx(y, x, f, n); return; }
+#endif
+    sub_scaled_portable(y, x, f, n);
+}

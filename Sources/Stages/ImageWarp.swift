@@ -148,6 +148,13 @@ public struct ImageWarp: Sendable {
         return worst
     }
 
+    /// `q.rounded(.down)` for |q| < 2⁶³ without a libm call (x86-64's baseline
+    /// has no rounding instruction): truncate, then step down below zero.
+    @inline(__always) static func floorDown(_ q: Double) -> Double {
+        let t = Double(Int(q))
+        return t > q ? t - 1 : t
+    }
+
     /// Trilinear interpolation at continuous index q; 0 outside the image
     /// (ITK's rule: inside means −0.5 ≤ q < n − 0.5, neighbours clamped to the border).
     @inline(__always)
@@ -155,7 +162,7 @@ public struct ImageWarp: Sendable {
                           _ qx: Double, _ qy: Double, _ qz: Double) -> Float {
         guard qx >= -0.5, qy >= -0.5, qz >= -0.5,
               qx < Double(nx) - 0.5, qy < Double(ny) - 0.5, qz < Double(nz) - 0.5 else { return 0 }
-        let fx0 = qx.rounded(.down), fy0 = qy.rounded(.down), fz0 = qz.rounded(.down)
+        let fx0 = floorDown(qx), fy0 = floorDown(qy), fz0 = floorDown(qz)
         let tx = qx - fx0, ty = qy - fy0, tz = qz - fz0
         // In range (the guard), so wrapping arithmetic cannot wrap.
         let ix = Int(fx0), iy = Int(fy0), iz = Int(fz0)

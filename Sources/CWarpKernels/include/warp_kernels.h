@@ -24,4 +24,9 @@ void ssm_tps_node_row_portable(const float *xs, int groups, const float *cx, con
 /// 1 when `ssm_tps_node_row` uses AVX on this CPU, else 0.
 int ssm_tps_node_row_uses_avx(void);
 
+/// `y[j] -= f · x[j]` for `j < n` (a multiply then a subtraction per element,
+/// AVX where the CPU has it; same bits either way): the elimination step of
+/// the thin-plate-spline solve.
+void ssm_sub_scaled(double *y, const double *x, double f, int n);
+
 #endif
