@@ -23,6 +23,8 @@ struct Options {
     /// Compare the KDE noise models on the training shapes (needs no images).
     var noiseStudy = false
     var gzip = 0
+    /// Print a hash of every coarse-warped voxel (to compare builds and thread counts).
+    var hash = false
     /// A directory of `.particles` files (world frame): landmarks then come from
     /// real shapes, KDE-generated shape → base shape, instead of the ellipsoid.
     var particles: String?
@@ -38,6 +40,7 @@ struct Options {
             case "--radius": radius = value()
             case "--threads": threads = value()
             case "--probe": probe = true
+            case "--hash": hash = true
             case "--stage-samples": stageSamples = value()
             case "--noise-study": noiseStudy = true
             case "--gzip": gzip = value()
@@ -205,6 +208,8 @@ if options.probe {
 
 let warp = ImageWarp(gridStep: options.step, correctionRadius: options.radius, threads: options.threads)
 var solve = 0.0, field = 0.0, resample = 0.0, worstError = 0.0, checksum = 0.0
+/// FNV-1a over every generated voxel's bits: equal across thread counts and builds that compute the same warp.
+var imageHash: UInt64 = 0xcbf29ce484222325
 let cpuStart = cpuSeconds()
 let total = try seconds {
     for i in 0..<options.images {
@@ -216,6 +221,7 @@ let total = try seconds {
         var out: ImageVolume?
         resample += cpu { out = warp.apply(to: image, field: f!) }
         checksum += Double(out!.voxels[out!.count / 2])
+        if options.hash { for v in out!.voxels { imageHash = (imageHash ^ UInt64(v.bitPattern)) &* 0x100000001b3 } }
     }
 }
 let cpuPerImage = (cpuSeconds() - cpuStart) / Double(options.images)
@@ -224,6 +230,7 @@ print(String(format: "coarse warp (step %d, radius %d): %d images in %.2f s = %.
              cpuPerImage * 1000, Double(options.threads) / cpuPerImage, options.threads))
 print(String(format: "  CPU per image: solve %.1f ms, field (coarse nodes) %.1f ms, near terms + resample %.1f ms",
              solve / Double(options.images) * 1000, field / Double(options.images) * 1000, resample / Double(options.images) * 1000))
+if options.hash { print(String(format: "  voxel hash %016llx (timings include hashing)", imageHash)) }
 
 var exactTotal = 0.0, worstVoxel: Float = 0, exactCPU = 0.0
 for i in 0..<options.exactImages {
