@@ -1,5 +1,6 @@
 import Foundation
 import GeometryKit
+import CWarpKernels
 
 /// Backward warp of an image by a thin-plate spline: output voxel p (on the
 /// input's own grid) takes the input's trilinear value at `f(p)`, 0 outside.
@@ -43,8 +44,8 @@ public struct ImageWarp: Sendable {
         precondition(field.dims == image.dims, "field and image grids differ")
         let (nx, ny, nz) = (image.dims.x, image.dims.y, image.dims.z)
         let s = field.step, nodesX = field.nodes.x, nodesY = field.nodes.y, cells = field.cells
-        let cellOfX = (0..<nx).map { min($0 / s, cells.x - 1) }
-        let fractionOfX = (0..<nx).map { Double($0 - cellOfX[$0] * s) / Double(s) }
+        let cellsOfX = (0..<nx).map { min($0 / s, cells.x - 1) }
+        let fractionsOfX = (0..<nx).map { Double($0 - cellsOfX[$0] * s) / Double(s) }
         let spacing = field.spacing, origin = field.origin
         var out = [Float](repeating: 0, count: image.count)
         out.withUnsafeMutableBufferPointer { buffer in
@@ -53,7 +54,10 @@ public struct ImageWarp: Sendable {
             field.dx.withUnsafeBufferPointer { fdx in
             field.dy.withUnsafeBufferPointer { fdy in
             field.dz.withUnsafeBufferPointer { fdz in
+            cellsOfX.withUnsafeBufferPointer { cellsOfX in
+            fractionsOfX.withUnsafeBufferPointer { fractionsOfX in
                 nonisolated(unsafe) let (input, dx, dy, dz) = (source, fdx, fdy, fdz)
+                nonisolated(unsafe) let (cellOfX, fractionOfX) = (cellsOfX, fractionsOfX)
                 Parallel.forEachWorker(cells.z, threads: threads) { next in
                     var layer = DisplacementField.Layer()
                     var row = [Double](repeating: 0, count: nodesX * 3)
@@ -78,29 +82,19 @@ public struct ImageWarp: Sendable {
                                         row[i * 3 + 1] = w00 * dy[n00 + i] + w10 * dy[n10 + i] + w01 * dy[n01 + i] + w11 * dy[n11 + i]
                                         row[i * 3 + 2] = w00 * dz[n00 + i] + w10 * dz[n10 + i] + w01 * dz[n01 + i] + w11 * dz[n11 + i]
                                     }
-                                    let base = nx * (y + ny * z), cellRow = cells.x * j
-                                    let py = origin.y + Double(y) * spacing.y
-                                    for x in 0..<nx {
-                                        let i = cellOfX[x], fx = fractionOfX[x]
-                                        let r = i &* 3
-                                        var q = SIMD3(Double(x) + (1 - fx) * row[r] + fx * row[r &+ 3],
-                                                      Double(y) + (1 - fx) * row[r &+ 1] + fx * row[r &+ 4],
-                                                      Double(z) + (1 - fx) * row[r &+ 2] + fx * row[r &+ 5])
-                                        let c = cellRow &+ i
-                                        let from = Int(start[c]), to = Int(start[c &+ 1])
-                                        if from < to {
-                                            let p = SIMD3(origin.x + Double(x) * spacing.x, py, pz)
-                                            q += DisplacementField.correction(p, UnsafeBufferPointer(rebasing: blocks[from..<to]),
-                                                                              corners.baseAddress! + c &* 24, SIMD3(fx, fy, fz), spacing)
-                                        }
-                                        output[base &+ x] = Self.trilinear(input, nx, ny, nz, q.x, q.y, q.z)
-                                    }
+                                    let cellRow = cells.x * j
+                                    ssm_warp_row(input.baseAddress!, nx, ny, nz, y, z, row.baseAddress!, cellOfX.baseAddress!,
+                                                 fractionOfX.baseAddress!, start.baseAddress! + cellRow,
+                                                 blocks.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: ssm_kernel_block.self) },
+                                                 corners.baseAddress! + 24 * cellRow,
+                                                 origin.x, origin.y + Double(y) * spacing.y, pz, fy, fz,
+                                                 spacing.x, spacing.y, spacing.z, output.baseAddress! + nx * (y + ny * z))
                                 }
                             }
                         } } } }
                     }
                 }
-            } } } }
+            } } } } } }
         }
         return ImageVolume(dims: image.dims, spacing: image.spacing, origin: image.origin, voxels: out)
     }

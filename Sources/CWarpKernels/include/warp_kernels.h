@@ -29,4 +29,28 @@ int ssm_tps_node_row_uses_avx(void);
 /// the thin-plate-spline solve.
 void ssm_sub_scaled(double *y, const double *x, double f, int n);
 
+#include <stddef.h>
+#include <stdint.h>
+
+/// Four near-landmark kernel terms, laid out as Swift's `KernelBlock`
+/// (six SIMD4<Float>: x, y, z, wx, wy, wz).
+typedef struct { float x[4], y[4], z[4], wx[4], wy[4], wz[4]; } ssm_kernel_block;
+
+/// One row of the coarse warp (voxels x = 0 ..< nx at fixed y, z): the
+/// displacement interpolated along x from `row` (the nodes of the row's cell
+/// row, already interpolated in y and z: 3 values per node), plus the cell's
+/// near-landmark correction, then the input's trilinear value there (0 outside:
+/// −0.5 ≤ q < n − 0.5). Computes exactly what `ImageWarp.apply` describes, in
+/// the same order of operations.
+///
+/// `cell_of_x`, `fraction_of_x`: per voxel x its cell i and fraction;
+/// `start`: the cell row's block starts (`cells.x + 1` values) into `blocks`;
+/// `corners`: the cell row's 24 corner sums per cell; `p_y`, `p_z`: the row's
+/// physical y and z; `f_y`, `f_z`: its fractions in the cell.
+void ssm_warp_row(const float *input, ptrdiff_t nx, ptrdiff_t ny, ptrdiff_t nz, ptrdiff_t y, ptrdiff_t z,
+                  const double *row, const ptrdiff_t *cell_of_x, const double *fraction_of_x,
+                  const int32_t *start, const ssm_kernel_block *blocks, const double *corners,
+                  double origin_x, double p_y, double p_z, double f_y, double f_z,
+                  double spacing_x, double spacing_y, double spacing_z, float *out);
+
 #endif
