@@ -273,7 +273,12 @@ if options.stageSamples > 0 {
     let local = shapes.enumerated().map { s, shape in ParticleSet(points: shape.points.map { $0 + SIMD3(Double(s % 5) - 2, 0, 0) }) }
     let generator = SampleGenerator(model: model, sampler: sampler, seed: 1, world: shapes, local: local, landmarkStride: 1,
                                     warp: ImageWarp(gridStep: options.step, correctionRadius: options.radius, threads: 1),
-                                    loadImage: { _ in image })
+                                    loadImage: { s in
+                                        // A distinct base image per training shape, as in the stage, which
+                                        // keeps every base image it has read (40 × 7.4 MB here).
+                                        ImageVolume(dims: image.dims, spacing: image.spacing, origin: image.origin,
+                                                    voxels: image.voxels.map { $0 + Float(s) })
+                                    })
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("augment-bench-\(getpid())")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
