@@ -56,3 +56,35 @@ final class SampleGeneratorTests: XCTestCase {
         }
     }
 }
+
+final class OrderedWorkTests: XCTestCase {
+    private struct Failure: Error, Equatable { let index: Int }
+
+    func test_resultsComeInIndexOrder_withAtMostWindowItemsStartedAheadOfTheReader() throws {
+        let lock = NSLock()
+        nonisolated(unsafe) var started: [Int] = []
+        let work = OrderedWork<Int>(count: 40, workers: 3, window: 4) { i in
+            lock.withLock { started.append(i) }
+            usleep(UInt32((i * 7919) % 5) * 300)
+            return i * i
+        }
+        defer { work.stop() }
+        for i in 0..<40 {
+            XCTAssertEqual(try work.result(i), i * i)
+            // Items i + 1 ..< i + 1 + window may have started, nothing beyond.
+            let furthest = lock.withLock { started.max() ?? -1 }
+            XCTAssertLessThan(furthest, i + 1 + 4, "item \(furthest) started while the reader was at \(i)")
+        }
+        XCTAssertEqual(lock.withLock { started.sorted() }, Array(0..<40))
+    }
+
+    func test_aFailingItem_throwsAtItsIndex_andStopReturns() {
+        let work = OrderedWork<Int>(count: 20, workers: 2, window: 3) { i in
+            if i == 4 { throw Failure(index: i) }
+            return i
+        }
+        for i in 0..<4 { XCTAssertEqual(try work.result(i), i) }
+        XCTAssertThrowsError(try work.result(4)) { XCTAssertEqual($0 as? Failure, Failure(index: 4)) }
+        work.stop()
+    }
+}
