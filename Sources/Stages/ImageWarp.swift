@@ -15,7 +15,7 @@ public struct ImageWarp: Sendable {
     /// Voxels around a coarse cell within which landmark kernel terms are
     /// evaluated exactly instead of interpolated (see `DisplacementField`).
     public var correctionRadius: Int
-    /// Threads sharing the work (z-slabs).
+    /// Threads sharing the work (planes of coarse nodes, then layers of cells).
     public var threads: Int
 
     public init(gridStep: Int = 2, correctionRadius: Int = 10, threads: Int = 2) {
