@@ -89,7 +89,11 @@ let package = Package(
         .target(name: "Workflow", dependencies: ["COpenSSL", "Yams"],
                 swiftSettings: [.swiftLanguageMode(.v5)],
                 linkerSettings: [.linkedLibrary("crypto")]),
-        .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit"]),
+        // The thin-plate-spline node sums of the augmentation warp, with an AVX
+        // path chosen at run time (same bits as the portable one: no contraction
+        // into fused multiply-adds).
+        .target(name: "CWarpKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
+        .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit", "CWarpKernels"]),
         .target(
             name: "SSMFlowCLI",
             dependencies: ["Workflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -9,29 +9,33 @@ public struct KernelBlock: Sendable {
     /// `Σ wᵢ |p − cᵢ|` over `blocks`, accumulated per lane in Float and summed in Double.
     @inlinable
     public static func sum(_ p: SIMD3<Double>, _ blocks: ArraySlice<KernelBlock>) -> SIMD3<Double> {
+        blocks.withUnsafeBufferPointer { sum(p, $0) }
+    }
+
+    /// `Σ wᵢ |p − cᵢ|` over `b`, accumulated per lane in Float and summed in Double.
+    @inlinable @inline(__always)
+    public static func sum(_ p: SIMD3<Double>, _ b: UnsafeBufferPointer<KernelBlock>) -> SIMD3<Double> {
         let px = SIMD4(repeating: Float(p.x)), py = SIMD4(repeating: Float(p.y)), pz = SIMD4(repeating: Float(p.z))
         var sx = SIMD4<Float>.zero, sy = SIMD4<Float>.zero, sz = SIMD4<Float>.zero
         var tx = SIMD4<Float>.zero, ty = SIMD4<Float>.zero, tz = SIMD4<Float>.zero
-        blocks.withUnsafeBufferPointer { b in
-            // Two blocks per iteration into separate accumulators: the adds of
-            // one do not wait for the other's (latency, not square roots, bounds this loop).
-            var i = 0
-            while i + 1 < b.count {
-                let u = b[i], v = b[i + 1]
-                let ux = px - u.x, uy = py - u.y, uz = pz - u.z
-                let vx = px - v.x, vy = py - v.y, vz = pz - v.z
-                let ru = (ux * ux + uy * uy + uz * uz).squareRoot()
-                let rv = (vx * vx + vy * vy + vz * vz).squareRoot()
-                sx += u.wx * ru; sy += u.wy * ru; sz += u.wz * ru
-                tx += v.wx * rv; ty += v.wy * rv; tz += v.wz * rv
-                i += 2
-            }
-            if i < b.count {
-                let u = b[i]
-                let ux = px - u.x, uy = py - u.y, uz = pz - u.z
-                let ru = (ux * ux + uy * uy + uz * uz).squareRoot()
-                sx += u.wx * ru; sy += u.wy * ru; sz += u.wz * ru
-            }
+        // Two blocks per iteration into separate accumulators: the adds of
+        // one do not wait for the other's (latency, not square roots, bounds this loop).
+        var i = 0
+        while i + 1 < b.count {
+            let u = b[i], v = b[i + 1]
+            let ux = px - u.x, uy = py - u.y, uz = pz - u.z
+            let vx = px - v.x, vy = py - v.y, vz = pz - v.z
+            let ru = (ux * ux + uy * uy + uz * uz).squareRoot()
+            let rv = (vx * vx + vy * vy + vz * vz).squareRoot()
+            sx += u.wx * ru; sy += u.wy * ru; sz += u.wz * ru
+            tx += v.wx * rv; ty += v.wy * rv; tz += v.wz * rv
+            i += 2
+        }
+        if i < b.count {
+            let u = b[i]
+            let ux = px - u.x, uy = py - u.y, uz = pz - u.z
+            let ru = (ux * ux + uy * uy + uz * uz).squareRoot()
+            sx += u.wx * ru; sy += u.wy * ru; sz += u.wz * ru
         }
         return SIMD3(Double(sx.sum()) + Double(tx.sum()), Double(sy.sum()) + Double(ty.sum()), Double(sz.sum()) + Double(tz.sum()))
     }

@@ -97,8 +97,11 @@ public final class SampleGenerator: @unchecked Sendable {
     }
 
     /// Writes generated samples `first ..< first + count` (1-based) as one sample
-    /// stack at `url`, computing `threads` samples at a time (each warp on one
-    /// thread) and writing them in index order, so the bytes never depend on threads.
+    /// stack at `url`. `threads` workers compute samples (each warp on one
+    /// thread), taking the next index as they finish, while this thread writes
+    /// finished samples in index order: writing overlaps warping, at most
+    /// `threads + 1` finished or running samples are held, and the bytes never
+    /// depend on the number of threads.
     public func writeShard(to url: URL, first: Int, count: Int, threads: Int, gzipLevel: Int?) throws {
         let ids = (first..<(first + count)).map(Self.id)
         let grid = try image(0)
@@ -113,29 +116,83 @@ public final class SampleGenerator: @unchecked Sendable {
         try writer.addArray("scores", type: .float64, sampleShape: [model.numModes], gzipLevel: nil)
         // Base and nearest training shape, for diagnostics.
         try writer.addArray("base", type: .int64, sampleShape: [2], gzipLevel: nil)
-        let workers = max(1, threads)
-        var start = 0
-        while start < count {
-            let batch = min(workers, count - start)
-            var results = [Result<GeneratedSample, Error>?](repeating: nil, count: batch)
-            results.withUnsafeMutableBufferPointer { buffer in
-                nonisolated(unsafe) let out = buffer
-                let from = first + start
-                DispatchQueue.concurrentPerform(iterations: batch) { k in
-                    out[k] = Result { try self.sample(from + k) }
-                }
-            }
-            for (k, result) in results.enumerated() {
-                let s = try result!.get()
-                let j = start + k
-                try writer.put("images", sample: j, s.image.voxels)
-                try writer.put("particles_local", sample: j, s.local.flattened)
-                try writer.put("particles_world", sample: j, s.world.flattened)
-                try writer.put("scores", sample: j, s.scores)
-                try writer.put("base", sample: j, [Int64(s.base), Int64(s.nearest)])
-            }
-            start += batch
+        let queue = OrderedWork(count: count, workers: max(1, threads), window: max(1, threads) + 1) { j in
+            try self.sample(first + j)
+        }
+        defer { queue.stop() }
+        for j in 0..<count {
+            let s = try queue.result(j)
+            try writer.put("images", sample: j, s.image.voxels)
+            try writer.put("particles_local", sample: j, s.local.flattened)
+            try writer.put("particles_world", sample: j, s.world.flattened)
+            try writer.put("scores", sample: j, s.scores)
+            try writer.put("base", sample: j, [Int64(s.base), Int64(s.nearest)])
         }
         try writer.finish()
+    }
+}
+
+/// Items `0 ..< count` computed by `workers` threads, each taking the next
+/// index when it finishes one, and handed out in index order by `result`. A
+/// worker starts item i only when `i < consumed + window`, so at most `window`
+/// items are held at a time.
+final class OrderedWork<T>: @unchecked Sendable {
+    // @unchecked: all mutable state is guarded by `condition`.
+    private let condition = NSCondition()
+    private var results: [Int: Result<T, Error>] = [:]
+    private var next = 0, consumed = 0, running: Int, stopped = false
+    private let count: Int, window: Int
+
+    init(count: Int, workers: Int, window: Int, _ body: @escaping @Sendable (Int) throws -> T) {
+        self.count = count
+        self.window = max(1, window)
+        let workers = max(1, min(workers, count))
+        running = workers
+        for _ in 0..<workers {
+            let thread = Thread { [self] in
+                while let i = self.take() {
+                    let r = Result { try body(i) }
+                    self.condition.withLock {
+                        self.results[i] = r
+                        self.condition.broadcast()
+                    }
+                }
+                self.condition.withLock {
+                    self.running -= 1
+                    self.condition.broadcast()
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    private func take() -> Int? {
+        condition.withLock {
+            while !stopped && next < count && next >= consumed + window { condition.wait() }
+            guard !stopped && next < count else { return nil }
+            defer { next += 1 }
+            return next
+        }
+    }
+
+    /// Item `i`'s value, waiting for it; items must be asked for in order.
+    func result(_ i: Int) throws -> T {
+        let r: Result<T, Error> = condition.withLock {
+            while results[i] == nil { condition.wait() }
+            consumed = i + 1
+            condition.broadcast()
+            return results.removeValue(forKey: i)!
+        }
+        return try r.get()
+    }
+
+    /// Lets no worker start another item and waits until every worker has returned.
+    func stop() {
+        condition.withLock {
+            stopped = true
+            condition.broadcast()
+            while running > 0 { condition.wait() }
+        }
     }
 }

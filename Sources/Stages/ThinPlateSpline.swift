@@ -1,4 +1,5 @@
 import Foundation
+import CWarpKernels
 
 /// A 3-D interpolating thin-plate spline `f(p) = a + A p + Σ wᵢ U(|p − cᵢ|)` with
 /// the 3-D biharmonic kernel U(r) = r (as ITK's `ThinPlateSplineKernelTransform`),
@@ -104,7 +105,7 @@ public struct ThinPlateSpline: Sendable {
                         let rowI = a.baseAddress! + i * n
                         let f = rowI[k] * inv
                         if f == 0 { continue }
-                        for j in (k + 1)..<n { rowI[j] -= f * rowK[j] }
+                        ssm_sub_scaled(rowI + k + 1, rowK + k + 1, f, Int32(n - k - 1))
                         b[i * 3] -= f * b[k * 3]; b[i * 3 + 1] -= f * b[k * 3 + 1]; b[i * 3 + 2] -= f * b[k * 3 + 2]
                     }
                 }

@@ -4,8 +4,13 @@
 //                                      [--step S] [--radius R] [--threads T] [--probe]
 //
 // Each generated image: fit a thin-plate spline on 512 landmarks (one LU solve),
-// build the coarse displacement field, resample 105 × 128 × 137 voxels. The
-// exact per-voxel warp runs on the same inputs as the reference.
+// evaluate the spline at the coarse nodes ("field"), then a layer of cells at a
+// time build the near-landmark terms and resample 105 × 128 × 137 voxels
+// ("resample"). The exact per-voxel warp runs on the same inputs as the reference.
+//
+// --stage-samples N runs the stage's own path (SampleGenerator.writeShard:
+// `threads` samples in flight, each warped on one thread, written in order to
+// HDF5 shards of 32 under $TMPDIR, deleted at the end; about 7.4 MB per sample).
 import Foundation
 import GeometryKit
 import Stages
@@ -18,6 +23,8 @@ struct Options {
     /// Compare the KDE noise models on the training shapes (needs no images).
     var noiseStudy = false
     var gzip = 0
+    /// Print a hash of every coarse-warped voxel (to compare builds and thread counts).
+    var hash = false
     /// A directory of `.particles` files (world frame): landmarks then come from
     /// real shapes, KDE-generated shape → base shape, instead of the ellipsoid.
     var particles: String?
@@ -33,6 +40,7 @@ struct Options {
             case "--radius": radius = value()
             case "--threads": threads = value()
             case "--probe": probe = true
+            case "--hash": hash = true
             case "--stage-samples": stageSamples = value()
             case "--noise-study": noiseStudy = true
             case "--gzip": gzip = value()
@@ -200,6 +208,8 @@ if options.probe {
 
 let warp = ImageWarp(gridStep: options.step, correctionRadius: options.radius, threads: options.threads)
 var solve = 0.0, field = 0.0, resample = 0.0, worstError = 0.0, checksum = 0.0
+/// FNV-1a over every generated voxel's bits: equal across thread counts and builds that compute the same warp.
+var imageHash: UInt64 = 0xcbf29ce484222325
 let cpuStart = cpuSeconds()
 let total = try seconds {
     for i in 0..<options.images {
@@ -211,14 +221,16 @@ let total = try seconds {
         var out: ImageVolume?
         resample += cpu { out = warp.apply(to: image, field: f!) }
         checksum += Double(out!.voxels[out!.count / 2])
+        if options.hash { for v in out!.voxels { imageHash = (imageHash ^ UInt64(v.bitPattern)) &* 0x100000001b3 } }
     }
 }
 let cpuPerImage = (cpuSeconds() - cpuStart) / Double(options.images)
 print(String(format: "coarse warp (step %d, radius %d): %d images in %.2f s = %.2f images/s; %.0f ms CPU per image (%.1f images/s if %d threads had their cores)",
              options.step, options.radius, options.images, total, Double(options.images) / total,
              cpuPerImage * 1000, Double(options.threads) / cpuPerImage, options.threads))
-print(String(format: "  CPU per image: solve %.1f ms, field %.1f ms, resample %.1f ms",
+print(String(format: "  CPU per image: solve %.1f ms, field (coarse nodes) %.1f ms, near terms + resample %.1f ms",
              solve / Double(options.images) * 1000, field / Double(options.images) * 1000, resample / Double(options.images) * 1000))
+if options.hash { print(String(format: "  voxel hash %016llx (timings include hashing)", imageHash)) }
 
 var exactTotal = 0.0, worstVoxel: Float = 0, exactCPU = 0.0
 for i in 0..<options.exactImages {
@@ -243,8 +255,8 @@ if options.exactImages > 0 {
 print(String(format: "4960 images at this rate: %.1f min", 4960 / (Double(options.images) / total) / 60))
 
 if options.stageSamples > 0 {
-    // The stage's own path: 40 training shapes, PCA, KDE, shards of 32 samples
-    // computed `threads` at a time and streamed to HDF5.
+    // The stage's own path: 40 training shapes, PCA, KDE, shards of 32 samples,
+    // `threads` samples in flight (one thread each), streamed to HDF5 in order.
     let shapes: [ParticleSet]
     if let real {
         let centre = real.shapes[0].points.reduce(.zero, +) / Double(real.shapes[0].count)
@@ -261,7 +273,12 @@ if options.stageSamples > 0 {
     let local = shapes.enumerated().map { s, shape in ParticleSet(points: shape.points.map { $0 + SIMD3(Double(s % 5) - 2, 0, 0) }) }
     let generator = SampleGenerator(model: model, sampler: sampler, seed: 1, world: shapes, local: local, landmarkStride: 1,
                                     warp: ImageWarp(gridStep: options.step, correctionRadius: options.radius, threads: 1),
-                                    loadImage: { _ in image })
+                                    loadImage: { s in
+                                        // A distinct base image per training shape, as in the stage, which
+                                        // keeps every base image it has read (40 × 7.4 MB here).
+                                        ImageVolume(dims: image.dims, spacing: image.spacing, origin: image.origin,
+                                                    voxels: image.voxels.map { $0 + Float(s) })
+                                    })
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("augment-bench-\(getpid())")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }

@@ -1,0 +1,90 @@
+import XCTest
+import GeometryKit
+import HDF5Kit
+@testable import Stages
+
+final class SampleGeneratorTests: XCTestCase {
+    /// Ellipsoid shapes varying along a few modes, a blob image per shape, and a
+    /// generator with the stage's defaults (step 2, radius 10, one thread per warp).
+    private func makeGenerator(warpThreads: Int = 1) throws -> SampleGenerator {
+        let golden = Double.pi * (3 - 5.0.squareRoot())
+        let shapes = (0..<8).map { s -> ParticleSet in
+            var random = SampleRandom(seed: 31, index: UInt64(s))
+            let axes = SIMD3(8 + random.normal(), 10 + random.normal(), 12 + random.normal())
+            return ParticleSet(points: (0..<64).map { i in
+                let z = 1 - 2 * (Double(i) + 0.5) / 64, r = (1 - z * z).squareRoot(), t = golden * Double(i)
+                return SIMD3(r * cos(t), r * sin(t), z) * axes + SIMD3(random.normal(), random.normal(), random.normal()) * 0.2
+            })
+        }
+        let model = try PCAModel.fit(shapes, numModes: 3)
+        let sampler = try KDESampler(scores: model.scores, noise: .whitened)
+        let images = (0..<shapes.count).map { s -> ImageVolume in
+            var image = ImageVolume(dims: SIMD3(26, 30, 34), spacing: SIMD3(1, 1, 1.25), origin: SIMD3(-13, -15, -21))
+            for z in 0..<image.dims.z { for y in 0..<image.dims.y { for x in 0..<image.dims.x {
+                let p = image.point(SIMD3(Double(x), Double(y), Double(z)))
+                let r = (p.x * p.x / 81 + p.y * p.y / 121 + p.z * p.z / 169).squareRoot()
+                image[x, y, z] = Float(1000 / (1 + exp(8 * (r - 1)))) + Float(s)
+            } } }
+            return image
+        }
+        return SampleGenerator(model: model, sampler: sampler, seed: 5, world: shapes, local: shapes, landmarkStride: 1,
+                               warp: ImageWarp(gridStep: 2, correctionRadius: 10, threads: warpThreads), loadImage: { images[$0] })
+    }
+
+    func test_writeShard_givesTheSameBytesForOneTwoOrThreeThreads_andStoresWhatSampleComputes() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ssmflow-generator-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let generator = try makeGenerator()
+        var files: [Data] = []
+        for threads in [1, 2, 3] {
+            let url = directory.appendingPathComponent("shard-\(threads).h5")
+            try generator.writeShard(to: url, first: 3, count: 7, threads: threads, gzipLevel: nil)
+            files.append(try Data(contentsOf: url))
+        }
+        XCTAssertEqual(files[0], files[1], "1 and 2 threads differ")
+        XCTAssertEqual(files[0], files[2], "1 and 3 threads differ")
+        // Each stored sample is the sample computed alone, also with a two-thread warp.
+        let stack = try SampleStack(contentsOf: directory.appendingPathComponent("shard-2.h5"))
+        let twoThreadWarp = try makeGenerator(warpThreads: 2)
+        for j in [0, 4, 6] {
+            let stored: [Float] = try stack.sample("images", j)
+            XCTAssertEqual(stored, try generator.sample(3 + j).image.voxels, "sample \(3 + j)")
+            XCTAssertEqual(stored, try twoThreadWarp.sample(3 + j).image.voxels, "sample \(3 + j), two-thread warp")
+            let scores: [Double] = try stack.sample("scores", j)
+            XCTAssertEqual(scores, try generator.sample(3 + j).scores)
+        }
+    }
+}
+
+final class OrderedWorkTests: XCTestCase {
+    private struct Failure: Error, Equatable { let index: Int }
+
+    func test_resultsComeInIndexOrder_withAtMostWindowItemsStartedAheadOfTheReader() throws {
+        let lock = NSLock()
+        nonisolated(unsafe) var started: [Int] = []
+        let work = OrderedWork<Int>(count: 40, workers: 3, window: 4) { i in
+            lock.withLock { started.append(i) }
+            usleep(UInt32((i * 7919) % 5) * 300)
+            return i * i
+        }
+        defer { work.stop() }
+        for i in 0..<40 {
+            XCTAssertEqual(try work.result(i), i * i)
+            // Items i + 1 ..< i + 1 + window may have started, nothing beyond.
+            let furthest = lock.withLock { started.max() ?? -1 }
+            XCTAssertLessThan(furthest, i + 1 + 4, "item \(furthest) started while the reader was at \(i)")
+        }
+        XCTAssertEqual(lock.withLock { started.sorted() }, Array(0..<40))
+    }
+
+    func test_aFailingItem_throwsAtItsIndex_andStopReturns() {
+        let work = OrderedWork<Int>(count: 20, workers: 2, window: 3) { i in
+            if i == 4 { throw Failure(index: i) }
+            return i
+        }
+        for i in 0..<4 { XCTAssertEqual(try work.result(i), i) }
+        XCTAssertThrowsError(try work.result(4)) { XCTAssertEqual($0 as? Failure, Failure(index: 4)) }
+        work.stop()
+    }
+}
