@@ -127,9 +127,15 @@ public struct RunReportFinisher: RunFinisher {
 /// Every PNG at `url` (a file, or the regular files under a directory in path
 /// order), captioned `caption` for a single file, else by file name.
 func pngs(in url: URL, caption: String) -> [(caption: String, png: Data)] {
+    // Only the 8-byte signature is read first: artifacts next to the figures
+    // can be tens of GB (an augmentation pool, the loaders' image stacks).
     func png(_ file: URL) -> Data? {
-        guard let data = try? Data(contentsOf: file), data.starts(with: [0x89, 0x50, 0x4E, 0x47]) else { return nil }
-        return data
+        guard let handle = try? FileHandle(forReadingFrom: file) else { return nil }
+        defer { try? handle.close() }
+        guard let signature = try? handle.read(upToCount: 8),
+              signature.elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]),
+              let rest = try? handle.readToEnd() else { return nil }
+        return signature + rest
     }
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return [] }

@@ -110,4 +110,19 @@ final class RunReportTests: XCTestCase {
         let html = try RunReportFinisher.report(run: run, artifacts: [:]).html()
         XCTAssertTrue(html.contains("No distance table in this run (analyze: failed)."))
     }
+
+    func test_pngs_keepsOnlyPNGFiles_inPathOrder() throws {
+        let dir = try scratch()
+        let png = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 1, 2, 3])
+        try png.write(to: dir.appendingPathComponent("b-plot.png"))
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try png.write(to: dir.appendingPathComponent("sub/a.png"))
+        try Data([0x89, 0x50, 0x4E]).write(to: dir.appendingPathComponent("short"))
+        try Data(repeating: 7, count: 1 << 20).write(to: dir.appendingPathComponent("shard-00000.h5"))
+        let found = pngs(in: dir, caption: "augment.plots")
+        XCTAssertEqual(found.map(\.caption), ["augment.plots: b-plot", "augment.plots: sub/a"])
+        XCTAssertEqual(found.map(\.png), [png, png])
+        XCTAssertEqual(pngs(in: dir.appendingPathComponent("shard-00000.h5"), caption: "x").count, 0)
+        XCTAssertEqual(pngs(in: dir.appendingPathComponent("b-plot.png"), caption: "one").first?.png, png)
+    }
 }
