@@ -59,7 +59,7 @@ public struct DeepSSMLoaders: Stage {
 
     public func run(_ params: Params, context: StageContext) async throws {
         let pool = try TrainingPool(directory: try context.input("pool"))
-        let pca = context.hasInput("pca") ? try PCAModel(contentsOf: try context.input("pca")) : nil
+        let pca = context.hasInput("pca") ? try PCAModel.input(of: context) : nil
         let test = try HeldOutSubjects(cohort: try Cohort(directory: try context.input("test")), pca: pca)
 
         let output = context.outputURL("loaders")

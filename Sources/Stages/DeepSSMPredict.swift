@@ -57,12 +57,7 @@ public struct DeepSSMPredict: Stage {
         guard trainedWith == normalization else {
             throw StageFailure("the model was trained on other loaders than the ones connected (their normalization.json differ); connect the same 'deepssm-loaders' output to 'deepssm-train' and 'deepssm-predict'")
         }
-        let pca: PCAModel
-        do {
-            pca = try PCAModel(contentsOf: try context.input("pca"))
-        } catch let error as HDF5Error {
-            throw StageFailure("cannot read the PCA model: \(error); rerun 'augment'")
-        }
+        let pca = try PCAModel.input(of: context)
         let modelFile = modelDirectory.appendingPathComponent("\(params.model)_model.h5")
         let checkpoint = try DeepSSMTrain.torch { try NetworkCheckpoint(contentsOf: modelFile) }
         let k = checkpoint.outputCount

@@ -189,13 +189,7 @@ public struct DeepSSMTrain: Stage {
         guard context.hasInput("pca") else {
             throw StageFailure("fine_tune_epochs is \(params.fine_tune_epochs) but no PCA model is connected; add `pca: augment.pca` to this stage's inputs, or set fine_tune_epochs to 0")
         }
-        let pca: PCAModel
-        do {
-            pca = try PCAModel(contentsOf: try context.input("pca"))
-        } catch let error as HDF5Error {
-            throw StageFailure("cannot read the PCA model for fine-tuning: \(error); rerun 'augment'")
-        }
-        return try PCADecoder(pca: pca, normalization: normalization)
+        return try PCADecoder(pca: try PCAModel.input(of: context), normalization: normalization)
     }
 
     /// Fine-tunes on particles from the best training epoch (or resumes a

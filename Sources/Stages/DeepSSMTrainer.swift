@@ -96,28 +96,24 @@ final class DeepSSMTrainer {
         var sumError = 0.0, sumRelative = 0.0, count = 0
         while let batch = try batches.next() {
             try context.checkCancellation()
-            var predictions = try network.evaluateBatch(images: batch.images, shape: shape)
-            var targets = batch.targets
-            var width = k
-            var reference: (Int) -> Double = { s in Self.meanSquare(Array(targets[(s * width)..<((s + 1) * width)])) }
-            if let decoder {
-                predictions = decoder.decode(predictions)
-                targets = decoder.decode(targets)
-                width = decoder.particleValues
-                reference = { s in
-                    Self.meanSquareDistance(Array(targets[(s * width)..<((s + 1) * width)]), decoder.bias)
-                }
-            }
+            let scores = try network.evaluateBatch(images: batch.images, shape: shape)
+            // Scores are compared as they are (reference: zero), particles after
+            // decoding (reference: the decoder's mean shape).
+            let predictions = decoder?.decode(scores) ?? scores
+            let targets = decoder?.decode(batch.targets) ?? batch.targets
+            let width = decoder?.particleValues ?? k
+            let center = decoder?.bias ?? [0]
             for s in 0..<batch.count {
+                let range = (s * width)..<((s + 1) * width)
                 var sum = 0.0
-                for i in (s * width)..<((s + 1) * width) {
+                for i in range {
                     let d = Double(predictions[i]) - Double(targets[i])
                     sum += d * d
                 }
                 let mse = sum / Double(width)
                 sumError += mse.squareRoot()
-                let r = reference(s)
-                if r > 0 { sumRelative += mse / r }
+                let reference = Self.meanSquareDistance(Array(targets[range]), center)
+                if reference > 0 { sumRelative += mse / reference }
                 count += 1
             }
         }
@@ -138,9 +134,7 @@ final class DeepSSMTrainer {
         return sum / Double(values.count)
     }
 
-    static func meanSquare(_ values: [Float]) -> Double {
-        values.isEmpty ? 0 : values.map { Double($0) * Double($0) }.reduce(0, +) / Double(values.count)
-    }
+    static func meanSquare(_ values: [Float]) -> Double { meanSquareDistance(values, [0]) }
 
     static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "--" }

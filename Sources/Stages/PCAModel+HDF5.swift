@@ -9,6 +9,16 @@ extension PCAModel {
     /// The file name inside a `pca` artifact directory.
     public static let fileName = "pca.h5"
 
+    /// The model connected to a stage's input `name`; a file that cannot be
+    /// read becomes a stage failure that names it and says to rerun `augment`.
+    static func input(_ name: String = "pca", of context: StageContext) throws -> PCAModel {
+        do {
+            return try PCAModel(contentsOf: try context.input(name))
+        } catch let error as HDF5Error {
+            throw StageFailure("cannot read the PCA model of input '\(name)': \(error); rerun 'augment'")
+        }
+    }
+
     /// Reads a model from `pca.h5`, or from the `pca` artifact directory holding it.
     public init(contentsOf url: URL) throws {
         var isDirectory: ObjCBool = false

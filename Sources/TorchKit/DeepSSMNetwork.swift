@@ -77,14 +77,14 @@ public final class DeepSSMNetwork {
     /// changing the weights.
     public func trainBatch(images: [Float], shape: InputShape, targets: [Float]) throws -> Double {
         let batch = try batchSize(images: images.count, shape: shape, targets: targets.count, "train a batch")
-        return try step("train a batch of \(batch)", images: images, batch: batch, shape: shape, targets: targets) {
+        return try step("train a batch of \(batch)", images: images, targets: targets) {
             ctorch_model_train_batch(handle, $0, Int64(batch), Int64(shape.depth), Int64(shape.height),
                                      Int64(shape.width), $1, Int64(outputCount), $2, $3)
         }
     }
 
     /// Runs one training call on the buffers of `images` and `targets`; returns its loss.
-    private func step(_ operation: String, images: [Float], batch: Int, shape: InputShape, targets: [Float],
+    private func step(_ operation: String, images: [Float], targets: [Float],
                       _ call: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Double>,
                                UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> ctorch_status) throws -> Double {
         var loss = 0.0
@@ -155,27 +155,27 @@ public final class DeepSSMNetwork {
         guard p > 0 else {
             throw TorchError(operation: "fine-tune a batch", message: "no PCA decoder is installed; call setDecoder first")
         }
-        guard shape.voxelCount > 0, images.count > 0, images.count % shape.voxelCount == 0,
-              particles.count == images.count / shape.voxelCount * p else {
-            throw TorchError(operation: "fine-tune a batch", message:
-                "\(images.count) image values and \(particles.count) particle values are not whole \(shape) volumes with \(p) particle values each")
-        }
-        let batch = images.count / shape.voxelCount
-        return try step("fine-tune a batch of \(batch)", images: images, batch: batch, shape: shape, targets: particles) {
+        let batch = try batchSize(images: images.count, shape: shape, targets: particles.count, perSample: p,
+                                  "fine-tune a batch")
+        return try step("fine-tune a batch of \(batch)", images: images, targets: particles) {
             ctorch_model_train_particles_batch(handle, $0, Int64(batch), Int64(shape.depth), Int64(shape.height),
                                                Int64(shape.width), $1, Int64(p), $2, $3)
         }
     }
 
-    private func batchSize(images: Int, shape: InputShape, targets: Int, _ operation: String) throws -> Int {
+    /// The batch size of `images` values of `shape`, after checking that
+    /// `targets` holds `perSample` values per sample (default: one score per output).
+    private func batchSize(images: Int, shape: InputShape, targets: Int, perSample: Int? = nil,
+                           _ operation: String) throws -> Int {
+        let (perSample, unit) = perSample.map { ($0, "particle values each") } ?? (outputCount, "scores")
         guard shape.voxelCount > 0, images > 0, images % shape.voxelCount == 0 else {
             throw TorchError(operation: operation, message:
                 "\(images) image values are not a whole number of \(shape) volumes")
         }
         let batch = images / shape.voxelCount
-        guard targets == batch * outputCount else {
+        guard targets == batch * perSample else {
             throw TorchError(operation: operation, message:
-                "\(targets) target values do not match \(batch) samples of \(outputCount) scores")
+                "\(targets) target values do not match \(batch) samples of \(perSample) \(unit)")
         }
         return batch
     }
