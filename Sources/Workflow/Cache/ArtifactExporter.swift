@@ -56,6 +56,10 @@ extension CacheMaintenance {
         guard let stored = record.outputs[output] else {
             throw CacheError("stage '\(record.stage)' has no output '\(output)'; outputs: \(record.outputs.keys.sorted().joined(separator: ", "))")
         }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CacheError("'\(directory.path)' is a file, not a directory; export \(record.stage).\(output) into a new or empty directory")
+        }
         let request = ArtifactExportRequest(
             kind: record.manifest.kind, stage: record.stage, output: output,
             url: store.objectURL(stored.digest.hex),
@@ -69,6 +73,13 @@ extension CacheMaintenance {
         }
         if let existing = try? fm.contentsOfDirectory(atPath: directory.path), !existing.isEmpty {
             throw CacheError("'\(directory.path)' is not empty; export \(record.stage).\(output) into a new or empty directory, or add --raw for a plain copy")
+        }
+        // An exporter reads the objects itself: rehash them first, so a corrupt
+        // object is never handed on under an unchanged file signature.
+        for (name, artifact) in record.outputs.sorted(by: { $0.key < $1.key }) {
+            if case .corrupt(let why) = store.verify(artifact, full: true) {
+                throw CacheError("output '\(name)' of stage '\(record.stage)' is corrupt in the cache (\(why)); nothing was exported; run 'ssmflow cache verify --repair', then run the workflow again to recompute it")
+            }
         }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         try exporter.export(request, to: directory)

@@ -57,7 +57,11 @@ public struct LocalExecutor: Executor {
 
     public func execute(_ job: StageJob, store: CacheStore, observer: @escaping RunObserver) async throws -> StageRecord {
         let work = try store.makeWorkDirectory(job.stage.id)
-        defer { try? store.removeTree(work) }
+        ProcessCleanup.holdDirectory(work.path)
+        defer {
+            try? store.removeTree(work)
+            ProcessCleanup.releaseDirectory(work.path)
+        }
         let outputsDir = work.appendingPathComponent("outputs")
         let scratch = work.appendingPathComponent("scratch")
         try FileManager.default.createDirectory(at: outputsDir, withIntermediateDirectories: true)
@@ -70,11 +74,12 @@ public struct LocalExecutor: Executor {
         } catch is CancellationError {
             throw CancellationError()
         } catch let failure as StageFailure {
-            throw StageError(stage: job.stage.id, cause: failure.message)
+            throw StageError(stage: job.stage.id, cause: StorageFault.classify(text: failure.message)?
+                .message(path: store.root, stage: nil) ?? failure.message)
         } catch let error as StageError {
             throw error
         } catch {
-            throw StageError(stage: job.stage.id, cause: "\(error)")
+            throw StageError(stage: job.stage.id, cause: StorageFault.describe(error, cache: store.root, stage: nil) ?? "\(error)")
         }
         var outputs: [String: StoredArtifact] = [:]
         for name in job.stage.outputs {
@@ -176,6 +181,12 @@ struct LocalMemoSlot: MemoSlot {
         }
         store.removeMemo(key)
         return nil
+    }
+
+    /// The memo key's lock, in `locks/` beside the stage keys' locks.
+    func claim() throws -> MemoClaim {
+        try CacheLock.acquireBlocking(key: "memo-\(key)", in: store.locksDirectory,
+                                      onWait: { onProblem("waiting for memo '\(item)': \($0) is computing it") })
     }
 
     @discardableResult

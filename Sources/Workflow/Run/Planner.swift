@@ -49,12 +49,12 @@ struct Assessment {
     var reasons: [String]
     var manifest: KeyManifest?
     var record: StageRecord?
-    /// Outputs found corrupt or missing (already removed from the cache).
+    /// Outputs found corrupt or missing, or an unreadable record (left in place).
     var problems: [String] = []
 }
 
 /// Decides, stage by stage, between a cache hit and a run, with the reason in
-/// values. Pure apart from reading (and cleaning corrupt entries of) the cache.
+/// values. Reads the cache, never changes it.
 struct Planner {
     let store: CacheStore
     let workflow: ResolvedWorkflow
@@ -107,21 +107,27 @@ struct Planner {
         let manifest = KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
                                    inputs: inputDigests, files: files)
         let key = manifest.key
-        if let record = store.record(key, onProblem: onProblem) {
+        // Read only: the planner never changes the cache (plan and status are
+        // dry). A run that recomputes a damaged entry replaces it.
+        switch store.lookupRecord(key) {
+        case .absent:
+            break
+        case .unreadable(let why):
+            let problem = "record unreadable: \(stage.id) (\(why))"
+            onProblem("stage '\(stage.id)': \(problem); the run recomputes it")
+            return Assessment(action: .run, reasons: [problem], manifest: manifest, record: nil, problems: [problem])
+        case .found(let record):
             var problems: [String] = []
             for name in record.outputs.keys.sorted() {
                 let artifact = record.outputs[name]!
                 switch store.verify(artifact, full: verifyFully) {
                 case .ok: continue
                 case .missing: problems.append("output missing: \(stage.id).\(name)")
-                case .corrupt(let why):
-                    problems.append("output corrupt: \(stage.id).\(name) (\(why))")
-                    store.removeObject(artifact.digest.hex)
+                case .corrupt(let why): problems.append("output corrupt: \(stage.id).\(name) (\(why))")
                 }
             }
             if !problems.isEmpty {
-                for problem in problems { onProblem("stage '\(stage.id)': \(problem); removed from the cache, recomputing") }
-                store.removeRecord(key)
+                for problem in problems { onProblem("stage '\(stage.id)': \(problem); the run recomputes it") }
                 return Assessment(action: .run, reasons: problems, manifest: manifest, record: nil, problems: problems)
             }
             if forced { return Assessment(action: .run, reasons: ["forced"], manifest: manifest, record: record) }
