@@ -202,7 +202,7 @@ struct CacheCommand: ParsableCommand {
             if !result.liveRuns.isEmpty {
                 print("\(result.liveRuns.count) run(s) in progress (\(result.liveRuns.joined(separator: ", "))): keeping every record and memo, and objects newer than the oldest run")
             }
-            print("\(verb) \(result.records.count) records, \(result.memos.count) memos, \(result.objects.count) objects (\(formatBytes(result.bytes))), \(result.workDirectories.count) abandoned work directories")
+            print("\(verb) \(result.records.count) records, \(result.memos.count) memos, \(result.objects.count) objects (\(formatBytes(result.bytes))), \(result.workDirectories.count) abandoned work directories, \(result.staleLocks.count) stale locks")
         }
     }
 }

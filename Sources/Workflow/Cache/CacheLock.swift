@@ -149,7 +149,7 @@ public final class CacheLock: MemoClaim, @unchecked Sendable {
 
     /// Removes a stale lock by renaming it aside first, so two processes breaking
     /// the same stale lock cannot remove a fresh lock taken in between.
-    private static func breakLock(_ url: URL) {
+    static func breakLock(_ url: URL) {
         let aside = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).broken.\(getpid()).\(UUID().uuidString.prefix(6))")
         guard rename(url.path, aside.path) == 0 else { return }
         // Another process may have broken the stale lock and taken a fresh one

@@ -130,6 +130,8 @@ public struct CacheMaintenance: Sendable {
         public var workDirectories: [String] = []
         /// Live runs whose leases limited the collection (see `CacheLease`).
         public var liveRuns: [String] = []
+        /// Locks and leases whose holder is dead.
+        public var staleLocks: [URL] = []
     }
 
     /// Keeps the latest record of every stage, the records of the last
@@ -199,7 +201,19 @@ public struct CacheMaintenance: Sendable {
             guard let pid = Int32(parts.first ?? ""), parts.count == 1 || parts[1] == here else { continue }
             if kill(pid, 0) != 0, errno == ESRCH { result.workDirectories.append(name) }
         }
+        // Locks and leases of dead holders (a killed run): the next taker would
+        // break them anyway; gc tidies them.
+        for directory in [store.locksDirectory, store.leasesDirectory] {
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []).sorted()
+            where name.hasSuffix(".lock") && !name.hasPrefix(".") && name != "\(CacheLease.gcLockKey).lock" {
+                let url = directory.appendingPathComponent(name)
+                if let holder = CacheLock.readHolder(url), CacheLock.isStale(url, holder: holder, staleAfter: staleAfter) {
+                    result.staleLocks.append(url)
+                }
+            }
+        }
         guard !dryRun else { return result }
+        for url in result.staleLocks { CacheLock.breakLock(url) }
         for key in result.records { store.removeRecord(key) }
         for key in result.memos { store.removeMemo(key) }
         for digest in result.objects { store.removeObject(digest) }

@@ -93,8 +93,10 @@ public struct LocalExecutor: Executor {
                                  inputSources: job.inputSources, outputs: outputs, startedAt: started,
                                  seconds: Date().timeIntervalSince(started), host: hostName(), pid: getpid(),
                                  log: context.logLines, metrics: context.metrics, memos: context.memoKeys)
+        FaultInjection.point("after-objects", stage: job.stage.id)
         // The record is the commit marker: written only after every object is in place.
         try store.writeRecord(record)
+        FaultInjection.point("after-record", stage: job.stage.id)
         return record
     }
 }
