@@ -186,7 +186,7 @@ fi
 echo "== two SIGINTs during training"
 "$SSMFLOW" run "$wf" --tiny-test --until deepssm-loaders --cache-dir t >tiny.log 2>&1
 check "the tiny workflow runs up to training" $? "$(tail -3 tiny.log)"
-for delay in 0.2 1.5; do
+for delay in 0.2 0.8 1.5 3; do
   "$SSMFLOW" run "$wf" --tiny-test --set deepssm-train.epochs=3 --cache-dir t -v >sigint.log 2>&1 &
   pid=$!
   for _ in $(seq 600); do grep -q "training on" sigint.log && break; sleep 0.1; done
