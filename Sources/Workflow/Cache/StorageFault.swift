@@ -15,6 +15,11 @@ public struct StorageFault: Sendable, Equatable {
     /// POSIX and Cocoa error codes (and their underlying errors), then at the
     /// text of errors that only carry `strerror` (HDF5's, libtorch's, ours).
     public static func classify(_ error: Error) -> StorageFault? {
+        classifyStructured(error) ?? classify(text: "\(error)")
+    }
+
+    /// The fault behind `error` from its codes alone.
+    static func classifyStructured(_ error: Error) -> StorageFault? {
         var seen = 0
         var current: Error? = error
         while let e = current, seen < 8 {
@@ -32,7 +37,7 @@ public struct StorageFault: Sendable, Equatable {
             }
             current = ns.userInfo[NSUnderlyingErrorKey] as? Error
         }
-        return classify(text: "\(error)")
+        return nil
     }
 
     /// The fault named in a message that quotes `strerror` or an errno. Only
@@ -87,8 +92,24 @@ public struct StorageFault: Sendable, Equatable {
         return Int64(info.f_bavail) * Int64(info.f_frsize)
     }
 
+    /// A stage's own failure message in our words when it reports a full disk
+    /// and the cache's file system is indeed nearly full (under 256 MB or 2 %
+    /// free): a stage may fill another disk, which is not the cache's fault.
+    public static func describeStageMessage(_ message: String, cache: URL) -> String? {
+        guard let fault = classify(text: message) else { return nil }
+        if fault.kind == .full {
+            var info = statvfs()
+            guard statvfs(cache.path, &info) == 0 else { return nil }
+            let free = Double(info.f_bavail) * Double(info.f_frsize)
+            let total = Double(info.f_blocks) * Double(info.f_frsize)
+            guard free < max(256e6, 0.02 * total) else { return nil }
+        }
+        return fault.message(path: cache, stage: nil)
+    }
+
     /// `error` in our words when it is a storage fault, else nil.
     public static func describe(_ error: Error, cache: URL, stage: String?) -> String? {
-        classify(error)?.message(path: cache, stage: stage)
+        if let fault = classifyStructured(error) { return fault.message(path: cache, stage: stage) }
+        return describeStageMessage("\(error)", cache: cache).map { words in stage.map { "stage '\($0)' failed: " + words } ?? words }
     }
 }

@@ -116,7 +116,7 @@ public final class Engine: Sendable {
             do {
                 for line in try finisher.finish(run: run, artifacts: artifacts, runDirectory: dir) { observer(.note(line)) }
             } catch {
-                observer(.warning("run finisher \(type(of: finisher)) failed: \(error)"))
+                observer(.warning("run finisher \(type(of: finisher)) failed: \(StorageFault.describe(error, cache: store.root, stage: nil) ?? "\(error)")"))
             }
         }
     }

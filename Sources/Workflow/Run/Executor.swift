@@ -74,8 +74,7 @@ public struct LocalExecutor: Executor {
         } catch is CancellationError {
             throw CancellationError()
         } catch let failure as StageFailure {
-            throw StageError(stage: job.stage.id, cause: StorageFault.classify(text: failure.message)?
-                .message(path: store.root, stage: nil) ?? failure.message)
+            throw StageError(stage: job.stage.id, cause: StorageFault.describeStageMessage(failure.message, cache: store.root) ?? failure.message)
         } catch let error as StageError {
             throw error
         } catch {
