@@ -93,7 +93,10 @@ let package = Package(
         // path chosen at run time (same bits as the portable one: no contraction
         // into fused multiply-adds).
         .target(name: "CWarpKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
-        .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit", "CWarpKernels"]),
+        // The statistical shape-model mathematics (PCA, samplers, Procrustes,
+        // splines, linear algebra): no stages, no cache, no files.
+        .target(name: "ShapeModel", dependencies: ["GeometryKit", "CWarpKernels"]),
+        .target(name: "Stages", dependencies: ["Workflow", "ShapeModel", "TorchKit", "HDF5Kit", "GeometryKit", "CWarpKernels"]),
         .target(
             name: "SSMFlowCLI",
             dependencies: ["Workflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -109,10 +112,10 @@ let package = Package(
                           exclude: ["run.sh", "deepssm.py", "step.py", "RESULTS.md"]),
 
         // MARK: benchmarks
-        .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",
+        .executableTarget(name: "augment-bench", dependencies: ["Stages", "ShapeModel", "GeometryKit"], path: "bench/augment",
                           exclude: ["run.sh"]),
 
-        .executableTarget(name: "loaders-bench", dependencies: ["Stages", "HDF5Kit", "GeometryKit", "Workflow"],
+        .executableTarget(name: "loaders-bench", dependencies: ["Stages", "ShapeModel", "HDF5Kit", "GeometryKit", "Workflow"],
                           path: "bench/loaders", exclude: ["run.sh"]),
 
         // MARK: tests
@@ -121,7 +124,8 @@ let package = Package(
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit", "CNativeLoader"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Workflow"]),
+        .testTarget(name: "ShapeModelTests", dependencies: ["ShapeModel", "GeometryKit"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "ShapeModel", "Workflow"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -4,6 +4,7 @@ import HDF5Kit
 import Workflow
 import XCTest
 @testable import Stages
+@testable import ShapeModel
 
 final class DeepSSMLoadersTests: XCTestCase {
     private var root: URL!
