@@ -38,6 +38,22 @@ public protocol Executor: Sendable {
     /// returns it. Throws `StageError` for a failing stage, `CancellationError`
     /// when interrupted; in both cases nothing is committed.
     func execute(_ job: StageJob, store: CacheStore, observer: @escaping RunObserver) async throws -> StageRecord
+
+    /// Called by `Engine.run` before any stage starts. A batch executor asks
+    /// for the plan (`makePlan`) and submits the jobs it will wait for in
+    /// `execute`. Returns how many stages may wait at once (nil: `--jobs`).
+    func prepare(workflow: ResolvedWorkflow, store: CacheStore, options: RunOptions,
+                 makePlan: () throws -> [PlannedStage], observer: @escaping RunObserver) async throws -> Int?
+
+    /// Called by `Engine.run` after the last stage, also when the run was
+    /// interrupted: release what `prepare` started and nobody waited for.
+    func finish(_ record: RunRecord, interrupted: Bool, observer: @escaping RunObserver) async
+}
+
+extension Executor {
+    public func prepare(workflow: ResolvedWorkflow, store: CacheStore, options: RunOptions,
+                        makePlan: () throws -> [PlannedStage], observer: @escaping RunObserver) async throws -> Int? { nil }
+    public func finish(_ record: RunRecord, interrupted: Bool, observer: @escaping RunObserver) async {}
 }
 
 /// A stage that failed, with the stage id and the underlying cause.

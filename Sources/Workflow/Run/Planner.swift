@@ -89,6 +89,13 @@ struct Planner {
         return out
     }
 
+    /// The key manifest of `stage` for these input digests: the one place a
+    /// stage key's ingredients are put together (planning, running, explain).
+    func manifest(_ stage: ResolvedStage, inputDigests: [String: String], files: [String: String]? = nil) throws -> KeyManifest {
+        KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
+                    inputs: inputDigests, files: try files ?? fileDigests(stage))
+    }
+
     /// Assesses `stage` given its inputs' digests (nil when some upstream reruns,
     /// naming it in `pendingUpstream`).
     func assess(_ stage: ResolvedStage, inputDigests: [String: String]?, pendingUpstream: [String],
@@ -104,8 +111,7 @@ struct Planner {
             }
             return Assessment(action: .run, reasons: reasons, manifest: nil, record: nil)
         }
-        let manifest = KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
-                                   inputs: inputDigests, files: files)
+        let manifest = try manifest(stage, inputDigests: inputDigests, files: files)
         let key = manifest.key
         if let record = store.record(key, onProblem: onProblem) {
             var problems: [String] = []

@@ -8,7 +8,7 @@ final class SlurmBatchScriptTests: XCTestCase {
         SlurmJobRequest(name: array == nil ? "augment" : "augment.shards", stageID: "augment",
                         command: ["/opt/ssmflow", "exec-stage", "--cache-dir", "/shared/my cache", "augment"]
                             + (array == nil ? [] : ["--shard", SlurmJobRequest.shardToken]),
-                        resources: SlurmResources(cpus: 2, mem: "4G"), after: after, arrayTasks: array)
+                        resources: JobResources(cpus: 2, mem: "4G"), after: after, arrayTasks: array)
     }
 
     func test_render_quotesWordsAndExecsCommandAfterSetup() {
