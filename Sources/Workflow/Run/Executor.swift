@@ -180,7 +180,7 @@ struct LocalMemoSlot: MemoSlot {
     let onProblem: @Sendable (String) -> Void
 
     func lookup() throws -> URL? {
-        guard let record = store.memoRecord(key) else { return nil }
+        guard let record = store.memoRecord(key, onProblem: { onProblem("memo '\(item)': \($0)") }) else { return nil }
         switch store.verify(record.artifact, full: false) {
         case .ok:
             return store.objectURL(record.artifact.digest.hex)
