@@ -97,9 +97,12 @@ let package = Package(
         // splines, linear algebra): no stages, no cache, no files.
         .target(name: "ShapeModel", dependencies: ["GeometryKit", "CWarpKernels"]),
         .target(name: "Stages", dependencies: ["Workflow", "ShapeModel", "TorchKit", "HDF5Kit", "GeometryKit", "CWarpKernels"]),
+        // The Slurm executor, on the engine's public Executor API.
+        .target(name: "WorkflowSlurm", dependencies: ["Workflow"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SSMFlowCLI",
-            dependencies: ["Workflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Workflow", "WorkflowSlurm", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(name: "Runner", dependencies: ["SSMFlowCLI", "Workflow", "Stages"],
@@ -119,7 +122,7 @@ let package = Package(
                           path: "bench/loaders", exclude: ["run.sh"]),
 
         // MARK: tests
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "WorkflowSlurm"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit", "CNativeLoader"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Workflow
+import WorkflowSlurm
 
 /// Where `ssmflow run` executes stages: in this process, or as Slurm jobs.
 struct ExecutorOptions: ParsableArguments {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Workflow
+import WorkflowSlurm
 
 /// The workflow file and how to instantiate it; shared by most commands.
 struct WorkflowOptions: ParsableArguments {
@@ -41,7 +42,9 @@ struct WorkflowOptions: ParsableArguments {
         let registry = makeRegistry()
         let workflow = try WorkflowLoader(registry: registry).load(file: url, options: resolveOptions)
         let cache = CacheLocation.directory(explicit: cacheDir, workflow: workflow)
-        let engine = try Engine(registry: registry, cacheDirectory: cache, executor: try makeExecutor(workflow, cache))
+        // Inside a Slurm job, stages use the job's CPUs, not the whole node's.
+        let engine = try Engine(registry: registry, cacheDirectory: cache, executor: try makeExecutor(workflow, cache),
+                                cpuLimit: SlurmNode.allocatedCPUs())
         return (engine, workflow)
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Workflow
+import WorkflowSlurm
 
 /// `ssmflow run`.
 struct RunCommand: AsyncParsableCommand {

@@ -121,7 +121,7 @@ public final class CacheLock: @unchecked Sendable {
 }
 
 /// This machine's host name.
-func hostName() -> String {
+public func hostName() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     gethostname(&buffer, buffer.count)
     return String(cString: buffer)

@@ -12,13 +12,16 @@ public final class Engine: Sendable {
     public let executor: any Executor
     /// Seconds without a heartbeat after which another run's lock is considered stale.
     public let lockStaleAfter: TimeInterval
+    /// The CPU cores this process may use (a cluster job's allocation), or nil for all of the machine's.
+    public let cpuLimit: Int?
 
     public init(registry: StageRegistry, cacheDirectory: URL, executor: any Executor = LocalExecutor(),
-                lockStaleAfter: TimeInterval = 60) throws {
+                lockStaleAfter: TimeInterval = 60, cpuLimit: Int? = nil) throws {
         self.registry = registry
         self.store = try CacheStore(root: cacheDirectory)
         self.executor = executor
         self.lockStaleAfter = lockStaleAfter
+        self.cpuLimit = cpuLimit
     }
 
     public var history: RunHistory { RunHistory(store: store) }
@@ -138,12 +141,11 @@ public final class Engine: Sendable {
     }
 
     /// A job for `stage`; `jobs` stages run at once and share the CPU cores.
-    func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest, jobs: Int = 1) throws -> StageJob {
+    public func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest, jobs: Int = 1) throws -> StageJob {
         var inputs: [String: URL] = [:]
         for (name, digest) in manifest.inputs { inputs[name] = store.objectURL(digest) }
         return StageJob(workflow: workflow.name, workflowDirectory: workflow.directory, stage: stage,
                         manifest: manifest, key: manifest.key, inputs: inputs, inputSources: stage.inputs,
-                        threads: SlurmNode.allocatedCPUs()
-                            ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs)))
+                        threads: cpuLimit ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs)))
     }
 }

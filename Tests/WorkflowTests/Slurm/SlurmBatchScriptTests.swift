@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class SlurmBatchScriptTests: XCTestCase {
     private let logs = URL(fileURLWithPath: "/shared/cache/slurm/run-1")

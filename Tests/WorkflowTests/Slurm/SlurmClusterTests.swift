@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 /// Against a real Slurm: runs when `SSMFLOW_TEST_SLURM=1` and `SLURM_CONF` name
 /// a cluster that answers (scripts/test-slurm.sh brings one up and sets both),

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class SlurmConfigurationTests: XCTestCase {
     private var dir: URL!

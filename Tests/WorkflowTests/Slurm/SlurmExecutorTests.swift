@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 /// A sharded stage: `shards` memoized parts, each counted when computed.
 struct PartsStage: ShardedStage {

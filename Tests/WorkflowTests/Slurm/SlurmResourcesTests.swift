@@ -1,6 +1,7 @@
 import XCTest
 import Yams
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class JobResourcesTests: XCTestCase {
     private func decode(_ yaml: String) throws -> JobResources {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class SlurmTrackerTests: XCTestCase {
     private var emptyConfiguration: URL!

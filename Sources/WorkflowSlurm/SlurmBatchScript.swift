@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// One job to submit: a stage, or the shards of a stage as a job array, with
 /// the command the node runs.

@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// How a job reaches `ssmflow` on a node: the binary, and the arguments that
 /// make the node resolve exactly the workflow the submitting machine planned.

@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// The cluster part of a resolved workflow, as the Slurm executor uses it: the
 /// `executor:` block and each stage's `resources:`. `WorkflowSpec` parses and
