@@ -110,6 +110,9 @@ let package = Package(
         .executableTarget(name: "EngineRunner", dependencies: ["SSMFlowCLI", "Workflow"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
 
+        // A real scratch StageContext over a temporary cache, for tests and benchmarks.
+        .target(name: "WorkflowTesting", dependencies: ["Workflow"], swiftSettings: [.swiftLanguageMode(.v5)]),
+
         // MARK: benchmarks
         .executableTarget(name: "torch-bench", dependencies: ["TorchKit"], path: "bench/torch",
                           exclude: ["run.sh", "deepssm.py", "step.py", "RESULTS.md"]),
@@ -118,17 +121,17 @@ let package = Package(
         .executableTarget(name: "augment-bench", dependencies: ["Stages", "ShapeModel", "GeometryKit"], path: "bench/augment",
                           exclude: ["run.sh"]),
 
-        .executableTarget(name: "loaders-bench", dependencies: ["Stages", "ShapeModel", "HDF5Kit", "GeometryKit", "Workflow"],
+        .executableTarget(name: "loaders-bench", dependencies: ["Stages", "ShapeModel", "HDF5Kit", "GeometryKit", "Workflow", "WorkflowTesting"],
                           path: "bench/loaders", exclude: ["run.sh"]),
 
         // MARK: tests
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "WorkflowSlurm"],
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "WorkflowSlurm", "WorkflowTesting"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit", "CNativeLoader"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
         .testTarget(name: "ShapeModelTests", dependencies: ["ShapeModel", "GeometryKit"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "ShapeModel", "Workflow"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "ShapeModel", "Workflow", "WorkflowTesting"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -172,6 +172,14 @@ final class LocalStageContext: StageContext, @unchecked Sendable {
     func checkCancellation() throws { try Task.checkCancellation() }
 }
 
+extension CacheStore {
+    /// The memo slot `key` of this store (what a stage's `memo(_:ignoring:)`
+    /// hands out); `onProblem` hears about corrupt or missing entries.
+    public func memoSlot(key: String, item: String, onProblem: @escaping @Sendable (String) -> Void = { _ in }) -> MemoSlot {
+        LocalMemoSlot(key: key, item: item, store: self, onProblem: onProblem)
+    }
+}
+
 /// A memo slot backed by the cache's object store.
 struct LocalMemoSlot: MemoSlot {
     let key: String
