@@ -93,10 +93,16 @@ let package = Package(
         // path chosen at run time (same bits as the portable one: no contraction
         // into fused multiply-adds).
         .target(name: "CWarpKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off", "-fno-math-errno"])]),
-        .target(name: "Stages", dependencies: ["Workflow", "TorchKit", "HDF5Kit", "GeometryKit", "CWarpKernels"]),
+        // The statistical shape-model mathematics (PCA, samplers, Procrustes,
+        // splines, linear algebra): no stages, no cache, no files.
+        .target(name: "ShapeModel", dependencies: ["GeometryKit", "CWarpKernels"]),
+        .target(name: "Stages", dependencies: ["Workflow", "ShapeModel", "TorchKit", "HDF5Kit", "GeometryKit", "CWarpKernels"]),
+        // The Slurm executor, on the engine's public Executor API.
+        .target(name: "WorkflowSlurm", dependencies: ["Workflow"],
+                swiftSettings: [.swiftLanguageMode(.v5)]),
         .target(
             name: "SSMFlowCLI",
-            dependencies: ["Workflow", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Workflow", "WorkflowSlurm", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .executableTarget(name: "Runner", dependencies: ["SSMFlowCLI", "Workflow", "Stages"],
@@ -104,24 +110,28 @@ let package = Package(
         .executableTarget(name: "EngineRunner", dependencies: ["SSMFlowCLI", "Workflow"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
 
+        // A real scratch StageContext over a temporary cache, for tests and benchmarks.
+        .target(name: "WorkflowTesting", dependencies: ["Workflow"], swiftSettings: [.swiftLanguageMode(.v5)]),
+
         // MARK: benchmarks
         .executableTarget(name: "torch-bench", dependencies: ["TorchKit"], path: "bench/torch",
                           exclude: ["run.sh", "deepssm.py", "step.py", "RESULTS.md"]),
 
         // MARK: benchmarks
-        .executableTarget(name: "augment-bench", dependencies: ["Stages", "GeometryKit"], path: "bench/augment",
+        .executableTarget(name: "augment-bench", dependencies: ["Stages", "ShapeModel", "GeometryKit"], path: "bench/augment",
                           exclude: ["run.sh"]),
 
-        .executableTarget(name: "loaders-bench", dependencies: ["Stages", "HDF5Kit", "GeometryKit", "Workflow"],
+        .executableTarget(name: "loaders-bench", dependencies: ["Stages", "ShapeModel", "HDF5Kit", "GeometryKit", "Workflow", "WorkflowTesting"],
                           path: "bench/loaders", exclude: ["run.sh"]),
 
         // MARK: tests
-        .testTarget(name: "WorkflowTests", dependencies: ["Workflow"],
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "WorkflowSlurm", "WorkflowTesting"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit", "CNativeLoader"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Workflow"]),
+        .testTarget(name: "ShapeModelTests", dependencies: ["ShapeModel", "GeometryKit"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "ShapeModel", "Workflow", "WorkflowTesting"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Workflow
+import WorkflowSlurm
 
 /// Where `ssmflow run` executes stages: in this process, or as Slurm jobs.
 struct ExecutorOptions: ParsableArguments {
@@ -16,19 +17,16 @@ struct ExecutorOptions: ParsableArguments {
     var poll: Double = 2
 
     func validate() throws {
-        if let executor, !SlurmConfiguration.executors.contains(executor) {
-            throw ValidationError("--executor '\(executor)' is not known; use one of: \(SlurmConfiguration.executors.joined(separator: ", "))")
+        let known = SSMFlow.registry.executorKinds
+        if let executor, !known.contains(executor) {
+            throw ValidationError("--executor '\(executor)' is not known; use one of: \(known.joined(separator: ", "))")
         }
         if poll <= 0 { throw ValidationError("--poll must be a positive number of seconds, got \(poll)") }
     }
 
-    /// Runs the workflow with the chosen executor.
-    func run(engine: Engine, workflow: ResolvedWorkflow, from options: WorkflowOptions, runOptions: RunOptions,
-             observer: @escaping RunObserver) async throws -> RunRecord {
-        let configuration = try SlurmConfiguration.load(options.url)
-        guard (executor ?? configuration.executor) == "slurm" else {
-            return try await engine.run(workflow, options: runOptions, observer: observer)
-        }
+    /// The executor `--executor` or the workflow's `executor:` chooses.
+    func makeExecutor(for workflow: ResolvedWorkflow, from options: WorkflowOptions, cache: URL) throws -> any Executor {
+        guard (executor ?? workflow.executor.kind) == "slurm" else { return LocalExecutor() }
         guard SlurmClient.isInstalled() else {
             throw ValidationError("--executor slurm needs Slurm's sbatch and squeue on PATH; load the cluster's Slurm module, or run with --executor local")
         }
@@ -36,15 +34,11 @@ struct ExecutorOptions: ParsableArguments {
         var arguments = [options.url.standardizedFileURL.path]
         if let profile = options.resolveOptions.profile { arguments += ["--profile", profile] }
         for text in options.overrides { arguments += ["--set", text] }
-        arguments += ["--cache-dir", engine.store.root.path]
+        arguments += ["--cache-dir", cache.path]
         let binary = nodeBinary ?? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
-        let slurm = SlurmExecutor(configuration: configuration,
-                                  node: SlurmNodeCommand(binary: binary, workflowArguments: arguments),
-                                  pollInterval: poll)
-        let clusterEngine = try Engine(registry: engine.registry, cacheDirectory: engine.store.root, executor: slurm,
-                                       lockStaleAfter: engine.lockStaleAfter)
-        return try await slurm.run(engine: clusterEngine, workflow: workflow, options: runOptions, observer: observer,
-                                   confirmCancel: Self.askToCancel)
+        return SlurmExecutor(configuration: SlurmConfiguration(workflow),
+                             node: SlurmNodeCommand(binary: binary, workflowArguments: arguments),
+                             pollInterval: poll, confirmCancel: Self.askToCancel)
     }
 
     /// After Ctrl-C: asks on the terminal whether to `scancel` the jobs still queued or running.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Workflow
+import WorkflowSlurm
 
 /// The workflow file and how to instantiate it; shared by most commands.
 struct WorkflowOptions: ParsableArguments {
@@ -34,21 +35,17 @@ struct WorkflowOptions: ParsableArguments {
 
     var url: URL { URL(fileURLWithPath: workflow) }
 
-    /// The engine with every registered kind, and the resolved workflow.
-    func load() throws -> (Engine, ResolvedWorkflow) {
+    /// The engine with every registered kind (and the executor `makeExecutor`
+    /// chooses for the workflow and its cache), and the resolved workflow.
+    func load(executor makeExecutor: (ResolvedWorkflow, URL) throws -> any Executor = { _, _ in LocalExecutor() })
+        throws -> (Engine, ResolvedWorkflow) {
         let registry = makeRegistry()
-        let spec = try WorkflowSpec.load(url)
-        let directory = url.deletingLastPathComponent()
-        let workflow = try WorkflowResolver(registry: registry).resolve(spec, options: resolveOptions, directory: directory)
-        let cache = cacheDirectory(fallback: workflow.cacheDirectory)
-        let engine = try Engine(registry: registry, cacheDirectory: cache)
+        let workflow = try WorkflowLoader(registry: registry).load(file: url, options: resolveOptions)
+        let cache = CacheLocation.directory(explicit: cacheDir, workflow: workflow)
+        // Inside a Slurm job, stages use the job's CPUs, not the whole node's.
+        let engine = try Engine(registry: registry, cacheDirectory: cache, executor: try makeExecutor(workflow, cache),
+                                cpuLimit: SlurmNode.allocatedCPUs())
         return (engine, workflow)
-    }
-
-    func cacheDirectory(fallback: URL?) -> URL {
-        if let cacheDir { return URL(fileURLWithPath: cacheDir) }
-        if let env = ProcessInfo.processInfo.environment["SSMFLOW_CACHE"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        return fallback ?? URL(fileURLWithPath: "cache")
     }
 }
 
@@ -84,15 +81,21 @@ struct SelectionOptions: ParsableArguments {
 
 /// The cache directory alone, for commands without a workflow.
 struct CacheOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The cache directory (default: $SSMFLOW_CACHE or ./cache).", valueName: "dir"))
+    @Option(help: ArgumentHelp("The cache directory (default: $SSMFLOW_CACHE, the --workflow's 'cache: {dir:}', or ./cache).", valueName: "dir"))
     var cacheDir: String?
 
+    @Option(help: ArgumentHelp("Take the cache directory from this workflow file's 'cache: {dir:}'.", valueName: "file"))
+    var workflow: String?
+
     func store() throws -> CacheStore {
-        let path = cacheDir ?? ProcessInfo.processInfo.environment["SSMFLOW_CACHE"].flatMap { $0.isEmpty ? nil : $0 } ?? "cache"
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CacheError("no cache at '\(path)'; run a workflow first or pass --cache-dir")
+        let cacheFile: URL? = try workflow.map { path in
+            try WorkflowLoader.cacheDirectory(declaredIn: URL(fileURLWithPath: path))
+        } ?? nil
+        let url = CacheLocation.directory(explicit: cacheDir, declared: cacheFile)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw CacheError("no cache at '\(url.path)'; run a workflow first or pass --cache-dir")
         }
-        return try CacheStore(root: URL(fileURLWithPath: path))
+        return try CacheStore(root: url)
     }
 }
 

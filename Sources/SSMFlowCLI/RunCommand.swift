@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Workflow
+import WorkflowSlurm
 
 /// `ssmflow run`.
 struct RunCommand: AsyncParsableCommand {
@@ -30,12 +31,13 @@ struct RunCommand: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
-        let (engine, resolved) = try workflow.load()
+        let (engine, resolved) = try workflow.load { [workflow, cluster] resolved, cache in
+            try cluster.makeExecutor(for: resolved, from: workflow, cache: cache)
+        }
         let display = ProgressDisplay(verbose: verbose)
         let options = selection.runOptions
-        let task = Task { [workflow, cluster] in
-            try await cluster.run(engine: engine, workflow: resolved, from: workflow, runOptions: options,
-                                  observer: display.observer)
+        let task = Task {
+            try await engine.run(resolved, options: options, observer: display.observer)
         }
         let interrupt = InterruptHandler { task.cancel() }
         defer { interrupt.cancel() }

@@ -15,6 +15,8 @@ public struct SSMFlow: AsyncParsableCommand {
 
     /// Runs the command line with `registry` and the executable's own `commands`.
     public static func main(registry: StageRegistry, commands: [ParsableCommand.Type] = []) async {
+        var registry = registry
+        if !registry.executorKinds.contains("slurm") { registry.executorKinds.append("slurm") }
         self.registry = registry
         self.extraCommands = commands
         await main()

@@ -153,6 +153,24 @@ final class CacheBehaviourTests: XCTestCase {
         XCTAssertEqual(ExecutionCounter.shared.count("s/sample"), 7)
     }
 
+    func test_memo_whenRecordUnreadable_isReportedAndRecomputed() async throws {
+        let yaml = "workflow: m\nstages:\n  s: {uses: samples, params: {num_samples: 2}}\n"
+        _ = try await run(yaml)
+        let memoDir = engine.store.root.appendingPathComponent("memo")
+        let files = FileManager.default.enumerator(at: memoDir, includingPropertiesForKeys: nil)!
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "json" }
+        XCTAssertEqual(files.count, 2)
+        try Data("{ not json".utf8).write(to: files[0])
+        let workflow = try engine.load(yaml: yaml.replacingOccurrences(of: "num_samples: 2", with: "num_samples: 3"))
+        let lines = LineCollector()
+        let record = try await engine.run(workflow, observer: { event in
+            if case let .log(_, line) = event { lines.append(line) }
+        })
+        XCTAssertTrue(record.succeeded)
+        XCTAssertEqual(ExecutionCounter.shared.count("s/sample"), 4, "the unreadable item and the new one are computed")
+        XCTAssertTrue(lines.all.contains { $0.contains("memo record") && $0.contains("unreadable") }, "\(lines.all)")
+    }
+
     func test_concurrentRuns_onOneCache_computeEachStageOnce() async throws {
         let other = try Fixture.engine(dir.appendingPathComponent("cache"))
         let w1 = try engine.load(yaml: Fixture.chain), w2 = try other.load(yaml: Fixture.chain)
@@ -180,4 +198,12 @@ final class CacheBehaviourTests: XCTestCase {
         lock.release()
         XCTAssertFalse(FileManager.default.fileExists(atPath: url.path))
     }
+}
+
+/// Lines an observer saw, from several tasks at once.
+final class LineCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }

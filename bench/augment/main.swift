@@ -12,6 +12,7 @@
 // `threads` samples in flight, each warped on one thread, written in order to
 // HDF5 shards of 32 under $TMPDIR, deleted at the end; about 7.4 MB per sample).
 import Foundation
+import ShapeModel
 import GeometryKit
 import Stages
 

@@ -13,6 +13,7 @@ import GeometryKit
 import HDF5Kit
 import Stages
 import Workflow
+import WorkflowTesting
 
 struct Options {
     var samples = 64, threads = 2, epochs = 1
@@ -65,30 +66,6 @@ func image(_ sample: Int) -> ImageVolume {
     return image
 }
 
-/// A stage context over plain folders, as the engine would give.
-final class BenchContext: StageContext, @unchecked Sendable {
-    let stageID = "loaders", key = String(repeating: "0", count: 64)
-    let threads: Int
-    let root: URL, inputs: [String: URL]
-    init(root: URL, inputs: [String: URL], threads: Int) {
-        self.root = root
-        self.inputs = inputs
-        self.threads = threads
-    }
-    func input(_ name: String) throws -> URL {
-        guard let url = inputs[name] else { throw StageFailure("input '\(name)' is not connected") }
-        return url
-    }
-    func hasInput(_ name: String) -> Bool { inputs[name] != nil }
-    func outputURL(_ name: String) -> URL { root.appendingPathComponent(name) }
-    var scratchDirectory: URL { root.appendingPathComponent("scratch") }
-    func memo(_ item: String, ignoring parameters: Set<String>) -> MemoSlot { fatalError("the loaders use no memo") }
-    func progress(_ done: Int, of total: Int, _ message: String) {}
-    func log(_ line: String) { print("  " + line) }
-    func metric(_ name: String, _ value: Double) {}
-    func checkCancellation() throws {}
-}
-
 let options = Options(CommandLine.arguments)
 let root = options.keep.map { URL(fileURLWithPath: $0) }
     ?? FileManager.default.temporaryDirectory.appendingPathComponent("loaders-bench-\(UUID().uuidString)")
@@ -123,10 +100,11 @@ try timed("write pool (\(options.samples) images)") {
     try JSONSerialization.data(withJSONObject: cohort).write(to: root.appendingPathComponent("test/cohort.json"))
 }
 
-let context = BenchContext(root: root.appendingPathComponent("run"),
-                           inputs: ["pool": root.appendingPathComponent("pool"), "test": root.appendingPathComponent("test")],
-                           threads: options.threads)
-try fm.createDirectory(at: context.root, withIntermediateDirectories: true)
+// The loaders use no memo, so the scratch context never hashes the pool.
+let context = try ScratchStageContext(root: root.appendingPathComponent("run"), cache: root.appendingPathComponent("run-cache"),
+                                      stage: "deepssm-loaders", kind: DeepSSMLoaders.self, params: .init(),
+                                      inputs: ["pool": root.appendingPathComponent("pool"), "test": root.appendingPathComponent("test")],
+                                      threads: options.threads)
 let stageSeconds = Date()
 let done = DispatchSemaphore(value: 0)
 nonisolated(unsafe) var stageError: Error?
@@ -136,6 +114,7 @@ Task.detached {
 }
 done.wait()
 if let stageError { print("loaders-bench: the stage failed: \(stageError)"); exit(1) }
+for line in context.logs { print("  " + line) }
 let elapsed = Date().timeIntervalSince(stageSeconds)
 print(padded("deepssm-loaders stage") + String(format: " %8.2f s   peak RSS %7.1f MiB   (%.3f s per image)",
                                               elapsed, peakRSS(), elapsed / Double(options.samples + 2)))

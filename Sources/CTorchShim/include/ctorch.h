@@ -120,7 +120,7 @@ double ctorch_model_learning_rate(const ctorch_model *model);
 ctorch_status ctorch_model_set_learning_rate(ctorch_model *model, double learning_rate,
                                              char **error);
 
-/* ---- fixed linear PCA decoder and fine-tuning on particles (spec §4, 6.1+) ----
+/* ---- fixed linear PCA decoder and fine-tuning on particles (docs/reference.md §4, 6.1+) ----
  * The decoder maps the network's K outputs to P particle coordinates,
  * particles = outputs · weightᵀ + bias, with weight [P, K] and bias [P] fixed
  * (never trained). It is not part of the state entries: it is derived from the

@@ -1,4 +1,5 @@
 import Foundation
+import ShapeModel
 import GeometryKit
 
 /// The analysis of every test subject, as the `deepssm-analyze` stage writes

@@ -1,4 +1,5 @@
 import Foundation
+import ShapeModel
 import GeometryKit
 
 /// Step 6 of the use case for one test subject: the original surface (the

@@ -1,9 +1,10 @@
 import Foundation
+import ShapeModel
 import GeometryKit
 import HDF5Kit
 import Workflow
 
-/// Stage `augment` (spec §2): PCA of the training shapes' world particles, new
+/// Stage `augment` (docs/reference.md §2): PCA of the training shapes' world particles, new
 /// shapes sampled in PCA space, and for each a new image: a base subject's image
 /// warped by a thin-plate spline onto the new shape.
 ///

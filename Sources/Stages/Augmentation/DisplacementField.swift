@@ -1,4 +1,5 @@
 import Foundation
+import ShapeModel
 import GeometryKit
 import CWarpKernels
 

@@ -1,4 +1,5 @@
 import Foundation
+import ShapeModel
 import GeometryKit
 import HDF5Kit
 import Workflow
@@ -20,7 +21,7 @@ public struct GeneratedSample: Sendable {
     public var image: ImageVolume
 }
 
-/// Makes generated samples from a fitted PCA model and sampler (spec §2). Sample
+/// Makes generated samples from a fitted PCA model and sampler (docs/reference.md §2). Sample
 /// i depends only on the seed, i, the model and the training data: its random
 /// stream is `SampleRandom(seed:, index: i)`, never a shared sequence.
 public final class SampleGenerator: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import ShapeModel
 
 /// The regular voxel grid that every image of a cohort shares (axis-aligned; voxel
 /// `(x, y, z)` at `origin + (x, y, z) · spacing`, x fastest), as groomed ShapeWorks

@@ -1,4 +1,5 @@
 import Foundation
+import ShapeModel
 
 /// The shape parameters of one synthetic proximal femur with its shaft, in the
 /// anatomical frame of a left femur (mm and degrees): +z superior along the shaft,

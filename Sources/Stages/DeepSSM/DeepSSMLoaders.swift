@@ -1,4 +1,5 @@
 import Foundation
+import ShapeModel
 import Workflow
 
 /// Stage `deepssm-loaders`: turns the training pool and the held-out subjects

@@ -1,4 +1,5 @@
 import Foundation
+import ShapeModel
 import GeometryKit
 import HDF5Kit
 import TorchKit
@@ -7,7 +8,7 @@ import Workflow
 /// `deepssm-predict`: predicts PCA scores for the held-out images, un-whitens
 /// them, and maps them to particles in the world frame (PCA mean + modes) and,
 /// through each test subject's similarity transform, in its local image frame,
-/// so that later comparisons happen in one frame (spec §5).
+/// so that later comparisons happen in one frame (docs/reference.md §5).
 public struct DeepSSMPredict: Stage {
     public static let kind = "deepssm-predict"
     public static let version = 1

@@ -1,9 +1,10 @@
 import Foundation
+import ShapeModel
 import HDF5Kit
 import TorchKit
 import Workflow
 
-/// `deepssm-train`: trains the DeepSSM network (spec §4) on the loaders
+/// `deepssm-train`: trains the DeepSSM network (docs/reference.md §4) on the loaders
 /// artifact, with every epoch's checkpoint memoized so that raising `epochs`
 /// resumes, lowering it reuses a stored epoch, and a killed run resumes from
 /// its last finished epoch. Optionally fine-tunes the network afterwards on

@@ -1,7 +1,8 @@
 import Foundation
+import ShapeModel
 import Workflow
 
-/// The fixed linear decoder of DeepSSM's fine-tuning (spec §4, 6.1+): whitened
+/// The fixed linear decoder of DeepSSM's fine-tuning (docs/reference.md §4, 6.1+): whitened
 /// network outputs ŝ → world particles,
 ///
 ///     p = μ + U (σ ⊙ ŝ + m) = (μ + U m) + (U diag σ) ŝ,

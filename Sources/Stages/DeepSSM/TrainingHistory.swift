@@ -1,7 +1,7 @@
 import Foundation
 import GeometryKit
 
-/// The per-epoch record of a DeepSSM training (spec §4): errors on whitened
+/// The per-epoch record of a DeepSSM training (docs/reference.md §4): errors on whitened
 /// PCA scores, the learning rate and the wall time of each epoch.
 public struct TrainingEpoch: Codable, Sendable, Equatable {
     public var epoch: Int

@@ -165,7 +165,7 @@ public final class CacheLock: MemoClaim, @unchecked Sendable {
 }
 
 /// This machine's host name.
-func hostName() -> String {
+public func hostName() -> String {
     var buffer = [CChar](repeating: 0, count: 256)
     gethostname(&buffer, buffer.count)
     return String(cString: buffer)

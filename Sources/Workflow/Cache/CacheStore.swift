@@ -237,9 +237,14 @@ public final class CacheStore: Sendable {
 
     // MARK: memo
 
-    func memoRecord(_ key: String) -> MemoRecord? {
+    /// The memo record of `key`; an unreadable one is reported through
+    /// `onProblem` and treated as absent (its slot is recomputed and rewritten).
+    func memoRecord(_ key: String, onProblem: (String) -> Void = { _ in }) -> MemoRecord? {
         guard let data = FileManager.default.contents(atPath: memoURL(key).path) else { return nil }
-        return try? Self.decoder.decode(MemoRecord.self, from: data)
+        do { return try Self.decoder.decode(MemoRecord.self, from: data) } catch {
+            onProblem("memo record \(key.prefix(12)) is unreadable (\(error)); recomputing it")
+            return nil
+        }
     }
 
     func writeMemoRecord(_ record: MemoRecord) throws {

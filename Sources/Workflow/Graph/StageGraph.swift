@@ -14,6 +14,8 @@ public struct ResolvedStage: Sendable {
     /// External files the stage reads (relative path → absolute URL), hashed into its key.
     public var files: [String: URL]
     public var location: SourceLocation
+    /// `resources:` as written for this stage (not part of its key).
+    public var resources = JobResources()
 }
 
 /// The DAG of a workflow: stages in a topological order that keeps file order
@@ -118,4 +120,11 @@ public struct ResolvedWorkflow: Sendable {
     public var overrides: [String]
     /// `cache: {dir:}` from the file, resolved against `directory`.
     public var cacheDirectory: URL?
+    /// `executor:` from the file (the local executor when absent).
+    public var executor = ExecutorSpec()
+
+    /// What the job of stage `id` asks for: its own `resources:` over the executor's defaults.
+    public func resources(for id: String) -> JobResources {
+        (graph[id]?.resources ?? JobResources()).merged(over: executor.resources)
+    }
 }

@@ -113,6 +113,9 @@ public struct StageRegistry: Sendable {
     public var exporters: [any ArtifactExporter] = []
     /// Called after every run, in order.
     public var finishers: [any RunFinisher] = []
+    /// The `executor:` kinds a workflow may name; the command line adds the
+    /// executors it can build (`slurm`).
+    public var executorKinds: [String] = ["local"]
 
     /// A registry with the built-in kinds (`shell`) and `kinds`.
     public init(_ kinds: [any Stage.Type] = [], includeBuiltins: Bool = true) {

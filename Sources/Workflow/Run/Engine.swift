@@ -12,32 +12,31 @@ public final class Engine: Sendable {
     public let executor: any Executor
     /// Seconds without a heartbeat after which another run's lock is considered stale.
     public let lockStaleAfter: TimeInterval
+    /// The CPU cores this process may use (a cluster job's allocation), or nil for all of the machine's.
+    public let cpuLimit: Int?
 
     public init(registry: StageRegistry, cacheDirectory: URL, executor: any Executor = LocalExecutor(),
-                lockStaleAfter: TimeInterval = 60) throws {
+                lockStaleAfter: TimeInterval = 60, cpuLimit: Int? = nil) throws {
         self.registry = registry
         self.store = try CacheStore(root: cacheDirectory)
         self.executor = executor
         self.lockStaleAfter = lockStaleAfter
+        self.cpuLimit = cpuLimit
     }
 
     public var history: RunHistory { RunHistory(store: store) }
 
     // MARK: loading
 
-    /// Parses and resolves YAML text. Throws `SpecError` with every problem.
+    /// Parses and resolves YAML text (`WorkflowLoader`). Throws `SpecError` with every problem.
     public func load(yaml: String, file: String = "workflow.yaml", options: ResolveOptions = .init(),
                      directory: URL? = nil) throws -> ResolvedWorkflow {
-        let spec = try WorkflowSpec.parse(yaml: yaml, file: file)
-        let dir = directory ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        return try WorkflowResolver(registry: registry).resolve(spec, options: options, directory: dir)
+        try WorkflowLoader(registry: registry).load(yaml: yaml, file: file, options: options, directory: directory)
     }
 
     /// Parses and resolves a workflow file (relative paths resolve against its directory).
     public func load(file url: URL, options: ResolveOptions = .init()) throws -> ResolvedWorkflow {
-        let spec = try WorkflowSpec.load(url)
-        return try WorkflowResolver(registry: registry).resolve(spec, options: options,
-                                                                directory: url.deletingLastPathComponent())
+        try WorkflowLoader(registry: registry).load(file: url, options: options)
     }
 
     // MARK: planning
@@ -59,16 +58,14 @@ public final class Engine: Sendable {
         let planner = Planner(store: store, workflow: workflow)
         let previous = store.lastKey(workflow: workflow.name, stage: id).flatMap { store.record($0) }
         let plan = try planner.plan(RunOptions(until: id), onProblem: { _ in })
-        guard let key = plan.first(where: { $0.stage == id })?.key else { return (nil, previous) }
+        guard plan.first(where: { $0.stage == id })?.key != nil else { return (nil, previous) }
         var inputs: [String: String] = [:]
         for (name, address) in stage.inputs {
             guard let upKey = plan.first(where: { $0.stage == address.stage })?.key,
                   let record = store.record(upKey), let artifact = record.outputs[address.output] else { return (nil, previous) }
             inputs[name] = artifact.digest.hex
         }
-        let manifest = KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
-                                   inputs: inputs, files: try planner.fileDigests(stage))
-        precondition(manifest.key == key, "planner and explain disagree on the key of '\(id)'")
+        let manifest = try planner.manifest(stage, inputDigests: inputs)
         return (manifest, previous)
     }
 
@@ -87,6 +84,12 @@ public final class Engine: Sendable {
         let planner = Planner(store: store, workflow: workflow)
         let (selected, mustBeCached) = try planner.selection(options)
         if options.only != nil { _ = try planner.plan(options, onProblem: { observer(.warning($0)) }) }
+        var options = options
+        if let concurrent = try await executor.prepare(workflow: workflow, store: store, options: options,
+                                                       makePlan: { try planner.plan(options, onProblem: { observer(.warning($0)) }) },
+                                                       observer: observer) {
+            options.jobs = max(options.jobs, concurrent)
+        }
         let scheduler = Scheduler(engine: self, workflow: workflow, planner: planner, options: options,
                                   selected: selected, mustBeCached: mustBeCached, observer: observer)
         let summaries = await scheduler.runAll()
@@ -96,6 +99,8 @@ public final class Engine: Sendable {
                                params: Dictionary(uniqueKeysWithValues: workflow.graph.stages.map { ($0.id, $0.params) }),
                                stages: workflow.graph.ids.compactMap { summaries[$0] })
         record.seconds = Date().timeIntervalSince(started)
+        await executor.finish(record, interrupted: Task.isCancelled || record.stages.contains { $0.outcome == .cancelled },
+                              observer: observer)
         // The run's outcome stands even when its history cannot be written (a
         // full disk): the caller still prints the summary.
         do { try history.save(record) } catch {
@@ -146,12 +151,11 @@ public final class Engine: Sendable {
     }
 
     /// A job for `stage`; `jobs` stages run at once and share the CPU cores.
-    func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest, jobs: Int = 1) throws -> StageJob {
+    public func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest, jobs: Int = 1) throws -> StageJob {
         var inputs: [String: URL] = [:]
         for (name, digest) in manifest.inputs { inputs[name] = store.objectURL(digest) }
         return StageJob(workflow: workflow.name, workflowDirectory: workflow.directory, stage: stage,
                         manifest: manifest, key: manifest.key, inputs: inputs, inputSources: stage.inputs,
-                        threads: SlurmNode.allocatedCPUs()
-                            ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs)))
+                        threads: cpuLimit ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs)))
     }
 }

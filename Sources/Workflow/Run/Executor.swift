@@ -38,6 +38,22 @@ public protocol Executor: Sendable {
     /// returns it. Throws `StageError` for a failing stage, `CancellationError`
     /// when interrupted; in both cases nothing is committed.
     func execute(_ job: StageJob, store: CacheStore, observer: @escaping RunObserver) async throws -> StageRecord
+
+    /// Called by `Engine.run` before any stage starts. A batch executor asks
+    /// for the plan (`makePlan`) and submits the jobs it will wait for in
+    /// `execute`. Returns how many stages may wait at once (nil: `--jobs`).
+    func prepare(workflow: ResolvedWorkflow, store: CacheStore, options: RunOptions,
+                 makePlan: () throws -> [PlannedStage], observer: @escaping RunObserver) async throws -> Int?
+
+    /// Called by `Engine.run` after the last stage, also when the run was
+    /// interrupted: release what `prepare` started and nobody waited for.
+    func finish(_ record: RunRecord, interrupted: Bool, observer: @escaping RunObserver) async
+}
+
+extension Executor {
+    public func prepare(workflow: ResolvedWorkflow, store: CacheStore, options: RunOptions,
+                        makePlan: () throws -> [PlannedStage], observer: @escaping RunObserver) async throws -> Int? { nil }
+    public func finish(_ record: RunRecord, interrupted: Bool, observer: @escaping RunObserver) async {}
 }
 
 /// A stage that failed, with the stage id and the underlying cause.
@@ -162,6 +178,14 @@ final class LocalStageContext: StageContext, @unchecked Sendable {
     func checkCancellation() throws { try Task.checkCancellation() }
 }
 
+extension CacheStore {
+    /// The memo slot `key` of this store (what a stage's `memo(_:ignoring:)`
+    /// hands out); `onProblem` hears about corrupt or missing entries.
+    public func memoSlot(key: String, item: String, onProblem: @escaping @Sendable (String) -> Void = { _ in }) -> MemoSlot {
+        LocalMemoSlot(key: key, item: item, store: self, onProblem: onProblem)
+    }
+}
+
 /// A memo slot backed by the cache's object store.
 struct LocalMemoSlot: MemoSlot {
     let key: String
@@ -170,7 +194,7 @@ struct LocalMemoSlot: MemoSlot {
     let onProblem: @Sendable (String) -> Void
 
     func lookup() throws -> URL? {
-        guard let record = store.memoRecord(key) else { return nil }
+        guard let record = store.memoRecord(key, onProblem: { onProblem("memo '\(item)': \($0)") }) else { return nil }
         switch store.verify(record.artifact, full: false) {
         case .ok:
             return store.objectURL(record.artifact.digest.hex)

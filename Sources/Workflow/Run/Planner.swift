@@ -41,16 +41,21 @@ public struct RunOptions: Sendable {
         self.jobs = max(1, jobs)
         self.verifyFully = verifyFully
     }
+
+    /// Why a stage these options leave out is not run.
+    var outsideSelection: RerunReason {
+        only.map { .outsideSelection(flag: "--only", stage: $0) } ?? .outsideSelection(flag: "--until", stage: until ?? "")
+    }
 }
 
 /// The assessment of one stage against the cache.
 struct Assessment {
     var action: PlanAction
-    var reasons: [String]
+    var reasons: [RerunReason]
     var manifest: KeyManifest?
     var record: StageRecord?
     /// Outputs found corrupt or missing, or an unreadable record (left in place).
-    var problems: [String] = []
+    var problems: [RerunReason] = []
 }
 
 /// Decides, stage by stage, between a cache hit and a run, with the reason in
@@ -89,6 +94,13 @@ struct Planner {
         return out
     }
 
+    /// The key manifest of `stage` for these input digests: the one place a
+    /// stage key's ingredients are put together (planning, running, explain).
+    func manifest(_ stage: ResolvedStage, inputDigests: [String: String], files: [String: String]? = nil) throws -> KeyManifest {
+        KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
+                    inputs: inputDigests, files: try files ?? fileDigests(stage))
+    }
+
     /// Assesses `stage` given its inputs' digests (nil when some upstream reruns,
     /// naming it in `pendingUpstream`).
     func assess(_ stage: ResolvedStage, inputDigests: [String: String]?, pendingUpstream: [String],
@@ -97,15 +109,14 @@ struct Planner {
         // Read only when the reasons need it: a hit costs one record read.
         var previous: StageRecord? { store.lastKey(workflow: workflow.name, stage: stage.id).flatMap { store.record($0) } }
         guard let inputDigests else {
-            var reasons = ["never run"]
+            var reasons: [RerunReason] = [.neverRun]
             if let previous = previous {
-                reasons = differences(stage, now: nil, files: files, previous: previous).filter { !$0.hasPrefix("input") }
-                reasons += pendingUpstream.map { "upstream '\($0)' reruns" }
+                reasons = differences(stage, now: nil, files: files, previous: previous).filter { !$0.isInputChange }
+                reasons += pendingUpstream.map { .upstreamReruns(stage: $0) }
             }
             return Assessment(action: .run, reasons: reasons, manifest: nil, record: nil)
         }
-        let manifest = KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
-                                   inputs: inputDigests, files: files)
+        let manifest = try manifest(stage, inputDigests: inputDigests, files: files)
         let key = manifest.key
         // Read only: the planner never changes the cache (plan and status are
         // dry). A run that recomputes a damaged entry replaces it.
@@ -113,57 +124,57 @@ struct Planner {
         case .absent:
             break
         case .unreadable(let why):
-            let problem = "record unreadable: \(stage.id) (\(why))"
+            let problem = RerunReason.recordUnreadable(stage: stage.id, why: why)
             onProblem("stage '\(stage.id)': \(problem); the run recomputes it")
             return Assessment(action: .run, reasons: [problem], manifest: manifest, record: nil, problems: [problem])
         case .found(let record):
-            var problems: [String] = []
+            var problems: [RerunReason] = []
             for name in record.outputs.keys.sorted() {
                 let artifact = record.outputs[name]!
                 switch store.verify(artifact, full: verifyFully) {
                 case .ok: continue
-                case .missing: problems.append("output missing: \(stage.id).\(name)")
-                case .corrupt(let why): problems.append("output corrupt: \(stage.id).\(name) (\(why))")
+                case .missing: problems.append(.outputMissing(stage: stage.id, output: name))
+                case .corrupt(let why): problems.append(.outputCorrupt(stage: stage.id, output: name, why: why))
                 }
             }
             if !problems.isEmpty {
                 for problem in problems { onProblem("stage '\(stage.id)': \(problem); the run recomputes it") }
                 return Assessment(action: .run, reasons: problems, manifest: manifest, record: nil, problems: problems)
             }
-            if forced { return Assessment(action: .run, reasons: ["forced"], manifest: manifest, record: record) }
-            return Assessment(action: .cached, reasons: ["unchanged"], manifest: manifest, record: record)
+            if forced { return Assessment(action: .run, reasons: [.forced], manifest: manifest, record: record) }
+            return Assessment(action: .cached, reasons: [.unchanged], manifest: manifest, record: record)
         }
-        if forced { return Assessment(action: .run, reasons: ["forced"], manifest: manifest, record: nil) }
+        if forced { return Assessment(action: .run, reasons: [.forced], manifest: manifest, record: nil) }
         guard let previous = previous else {
-            return Assessment(action: .run, reasons: ["never run"], manifest: manifest, record: nil)
+            return Assessment(action: .run, reasons: [.neverRun], manifest: manifest, record: nil)
         }
         var reasons = differences(stage, now: manifest, files: files, previous: previous)
         if reasons.isEmpty {
-            reasons = previous.key == key ? ["record missing: removed from the cache"]
-                                          : ["cache schema \(previous.manifest.schema) → \(manifest.schema)"]
+            reasons = previous.key == key ? [.recordMissing]
+                                          : [.schemaChanged(from: previous.manifest.schema, to: manifest.schema)]
         }
         return Assessment(action: .run, reasons: reasons, manifest: manifest, record: nil)
     }
 
     /// Readable differences between the current ingredients and a previous record.
-    func differences(_ stage: ResolvedStage, now: KeyManifest?, files: [String: String], previous: StageRecord) -> [String] {
-        var reasons: [String] = []
+    func differences(_ stage: ResolvedStage, now: KeyManifest?, files: [String: String], previous: StageRecord) -> [RerunReason] {
+        var reasons: [RerunReason] = []
         let old = previous.manifest
-        if old.kind != stage.kind.kind { reasons.append("stage kind '\(old.kind)' → '\(stage.kind.kind)'") }
-        else if old.kindVersion != stage.kind.version { reasons.append("stage code version \(old.kindVersion) → \(stage.kind.version)") }
+        if old.kind != stage.kind.kind { reasons.append(.kindChanged(from: old.kind, to: stage.kind.kind)) }
+        else if old.kindVersion != stage.kind.version { reasons.append(.versionChanged(from: old.kindVersion, to: stage.kind.version)) }
         let before = old.params.flattened(), after = stage.params.flattened()
         for path in Set(before.keys).union(after.keys).sorted() where before[path]?.canonical != after[path]?.canonical {
             let from = before[path].map(\.description) ?? "(unset)", to = after[path].map(\.description) ?? "(unset)"
-            reasons.append("params changed: \(stage.id).\(path) \(from) → \(to)")
+            reasons.append(.paramChanged(path: "\(stage.id).\(path)", from: from, to: to))
         }
         if let now {
             for name in Set(old.inputs.keys).union(now.inputs.keys).sorted() where old.inputs[name] != now.inputs[name] {
                 let source = stage.inputs[name]?.description ?? previous.inputSources[name]?.description ?? name
-                reasons.append("input changed: \(source)")
+                reasons.append(.inputChanged(source: source))
             }
         }
         for path in Set(old.files.keys).union(files.keys).sorted() where old.files[path] != files[path] {
-            reasons.append("file changed: \(path)")
+            reasons.append(.fileChanged(path: path))
         }
         return reasons
     }
@@ -177,7 +188,7 @@ struct Planner {
         for stage in workflow.graph.stages {
             guard selected.contains(stage.id) || mustBeCached.contains(stage.id) else {
                 planned.append(PlannedStage(stage: stage.id, kind: stage.kind.kind, action: .skip,
-                                            reasons: [options.only != nil ? "outside --only \(options.only!)" : "outside --until \(options.until ?? "")"], key: nil))
+                                            reasons: [options.outsideSelection.description], key: nil))
                 continue
             }
             var digests: [String: String]? = [:]
@@ -194,12 +205,12 @@ struct Planner {
             let assessment = try assess(stage, inputDigests: digests, pendingUpstream: pending, forced: forced && selected.contains(stage.id),
                                         verifyFully: options.verifyFully, onProblem: onProblem)
             if mustBeCached.contains(stage.id), assessment.action == .run {
-                throw PlanError("--only \(options.only!) reads from stage '\(stage.id)', which is not cached (\(assessment.reasons.joined(separator: "; "))); run with --until \(options.only!) instead")
+                throw PlanError("--only \(options.only!) reads from stage '\(stage.id)', which is not cached (\(assessment.reasons.map(\.description).joined(separator: "; "))); run with --until \(options.only!) instead")
             }
             if assessment.action == .run { reruns.insert(stage.id) }
             if let record = assessment.record, assessment.action == .cached { outputs[stage.id] = record.outputs }
             planned.append(PlannedStage(stage: stage.id, kind: stage.kind.kind, action: assessment.action,
-                                        reasons: assessment.reasons, key: assessment.manifest?.key))
+                                        reasons: assessment.reasons.map(\.description), key: assessment.manifest?.key))
         }
         return planned
     }

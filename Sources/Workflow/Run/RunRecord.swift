@@ -54,7 +54,7 @@ public struct RunRecord: Codable, Sendable {
 
     /// A sortable id: UTC time to the millisecond (runs a second apart must
     /// still sort in order: `last` and `gc --keep-last` rely on it) plus a random suffix.
-    static func makeID(_ date: Date) -> String {
+    public static func makeID(_ date: Date) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")

@@ -33,7 +33,7 @@ actor Scheduler {
         var pending = graph.stages.filter { selected.contains($0.id) || mustBeCached.contains($0.id) }
         for stage in graph.stages where !selected.contains(stage.id) && !mustBeCached.contains(stage.id) {
             finish(StageRunSummary(stage: stage.id, kind: stage.kind.kind, outcome: .skipped,
-                                   reasons: [options.only.map { "outside --only \($0)" } ?? "outside --until \(options.until ?? "")"],
+                                   reasons: [options.outsideSelection.description],
                                    key: nil, seconds: 0, metrics: [:], error: nil), announce: false)
         }
         await withTaskGroup(of: (StageRunSummary, [String: StoredArtifact]?).self) { group in
@@ -50,14 +50,14 @@ actor Scheduler {
                         let why = summaries[blocked]!.outcome == .cancelled ? "cancelled" : "skipped"
                         finish(StageRunSummary(stage: stage.id, kind: stage.kind.kind,
                                                outcome: why == "cancelled" ? .cancelled : .skipped,
-                                               reasons: ["input from '\(blocked)' is missing: '\(blocked)' \(summaries[blocked]!.outcome.rawValue)"],
+                                               reasons: [RerunReason.inputMissing(stage: blocked, outcome: summaries[blocked]!.outcome.rawValue).description],
                                                key: nil, seconds: 0, metrics: [:], error: nil))
                         index = 0
                         continue
                     }
                     if Task.isCancelled {
                         finish(StageRunSummary(stage: stage.id, kind: stage.kind.kind, outcome: .cancelled,
-                                               reasons: ["run interrupted"], key: nil, seconds: 0, metrics: [:], error: nil))
+                                               reasons: [RerunReason.interrupted.description], key: nil, seconds: 0, metrics: [:], error: nil))
                         index = 0
                         continue
                     }
@@ -91,8 +91,8 @@ actor Scheduler {
     /// Looks a stage up, and runs it when needed; never throws.
     nonisolated private func process(_ stage: ResolvedStage, inputDigests: [String: String]) async -> (StageRunSummary, [String: StoredArtifact]?) {
         let start = Date()
-        func summary(_ outcome: StageOutcome, _ reasons: [String], key: String?, metrics: [String: Double] = [:], error: String? = nil) -> StageRunSummary {
-            StageRunSummary(stage: stage.id, kind: stage.kind.kind, outcome: outcome, reasons: reasons, key: key,
+        func summary(_ outcome: StageOutcome, _ reasons: [RerunReason], key: String?, metrics: [String: Double] = [:], error: String? = nil) -> StageRunSummary {
+            StageRunSummary(stage: stage.id, kind: stage.kind.kind, outcome: outcome, reasons: reasons.map(\.description), key: key,
                             seconds: Date().timeIntervalSince(start), metrics: metrics, error: error)
         }
         let store = engine.store
@@ -110,7 +110,7 @@ actor Scheduler {
                 return (summary(.failed, assessment.reasons, key: manifest.key,
                                 error: "stage '\(stage.id)' is not cached and --only does not run it"), nil)
             }
-            observer(.started(stage: stage.id, reasons: assessment.reasons))
+            observer(.started(stage: stage.id, reasons: assessment.reasons.map(\.description)))
             let lock = try await CacheLock.acquire(key: manifest.key, in: store.locksDirectory, staleAfter: engine.lockStaleAfter,
                                                    onWait: { [observer] in observer(.waiting(stage: stage.id, holder: $0.description)) })
             defer { lock.release() }
@@ -121,7 +121,7 @@ actor Scheduler {
                                                 verifyFully: options.verifyFully, onProblem: { _ in })
                 if assessment.action == .cached {
                     try? store.setLastKey(record.key, workflow: workflow.name, stage: stage.id)
-                    return (summary(.cached, ["committed by another run"], key: record.key, metrics: record.metrics), record.outputs)
+                    return (summary(.cached, [.committedByAnotherRun], key: record.key, metrics: record.metrics), record.outputs)
                 }
             }
             let job = try engine.makeJob(workflow, stage: stage, manifest: manifest, jobs: options.jobs)
@@ -129,7 +129,7 @@ actor Scheduler {
             try store.setLastKey(record.key, workflow: workflow.name, stage: stage.id)
             return (summary(.ran, assessment.reasons, key: record.key, metrics: record.metrics), record.outputs)
         } catch is CancellationError {
-            return (summary(.cancelled, ["run interrupted; nothing was committed"], key: nil), nil)
+            return (summary(.cancelled, [.interruptedNothingCommitted], key: nil), nil)
         } catch let error as StageError {
             return (summary(.failed, [], key: nil, error: error.cause), nil)
         } catch {

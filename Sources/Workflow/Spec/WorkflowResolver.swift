@@ -189,7 +189,11 @@ public struct WorkflowResolver {
             }
             stages.append(ResolvedStage(id: spec.id, kind: kind, params: params, inputs: inputs,
                                         outputs: kind.outputs(params: params).map(\.name), files: files,
-                                        location: spec.location))
+                                        location: spec.location, resources: spec.resources ?? JobResources()))
+        }
+        if !registry.executorKinds.contains(spec.executor.kind) {
+            let known = registry.executorKinds
+            issues.append(SpecIssue(spec.executor.location, "unknown executor '\(spec.executor.kind)'\(didYouMean(spec.executor.kind, among: known)) (known: \(known.joined(separator: ", ")))"))
         }
         if spec.stages.isEmpty, !issues.contains(where: { $0.message.hasPrefix("missing 'stages:'") }) { issues.append(SpecIssue(fileStart, "'stages' is empty; add at least one stage")) }
         issues.append(contentsOf: references.issues)
@@ -198,7 +202,8 @@ public struct WorkflowResolver {
         return ResolvedWorkflow(name: spec.name, file: spec.file, directory: directory, graph: graph,
                                 sharedParams: references.resolvedShared(), profile: options.profile,
                                 overrides: options.overrides,
-                                cacheDirectory: spec.cacheDirectory.map { directory.appendingPathComponent($0) })
+                                cacheDirectory: spec.cacheDirectory.map { directory.appendingPathComponent($0) },
+                                executor: spec.executor)
     }
 
     private func decodingIssue(_ error: DecodingError, stage: StageSpec, kind: StageKind,

@@ -17,6 +17,8 @@ public struct StageSpec: Sendable {
     public var params: [String: Located<ParamValue>]
     /// Input name → `stage.output`, in file order.
     public var inputs: [(name: String, ref: Located<String>)]
+    /// `resources:` as written (merged over the executor's defaults when a job is made).
+    public var resources: JobResources?
 }
 
 /// A workflow file as written: parsed and checked for shape, not yet resolved.
@@ -31,6 +33,8 @@ public struct WorkflowSpec: Sendable {
     public var profiles: [String: [String: Located<ParamValue>]]
     /// `cache: {dir: ...}` if given, relative to the workflow file.
     public var cacheDirectory: String?
+    /// `executor:`, or the local executor when absent.
+    public var executor = ExecutorSpec()
     /// Shape problems found while parsing; the resolver reports them together
     /// with its own, so a user sees every problem at once.
     public var issues: [SpecIssue] = []
@@ -86,7 +90,7 @@ public struct WorkflowSpec: Sendable {
                 if let dir = value.mapping?["dir"]?.string { spec.cacheDirectory = dir }
                 else { issues.append(SpecIssue(loc(value), "'cache' takes 'dir: PATH' (the cache directory, relative to the workflow file)")) }
             case "executor":
-                break  // read and checked by SlurmConfiguration; not part of any stage key
+                spec.executor = ExecutorSpec.parse(value, file: file, issues: &issues)
             default:
                 issues.append(SpecIssue(loc(keyNode), "unknown top-level key '\(key)'\(didYouMean(key, among: topLevelKeys)) (allowed: \(topLevelKeys.joined(separator: ", ")))"))
             }
@@ -170,7 +174,7 @@ public struct WorkflowSpec: Sendable {
                     }
                 }
             case "resources":
-                break  // read and checked by SlurmConfiguration; not part of the stage key
+                stage.resources = JobResources.parse(value, what: "'resources' of stage '\(id)'", file: file, issues: &issues)
             default:
                 let keyLoc = SourceLocation(file: file, line: keyNode.mark?.line ?? 0, column: keyNode.mark?.column ?? 0)
                 issues.append(SpecIssue(keyLoc, "unknown key '\(key)' in stage '\(id)'\(didYouMean(key, among: stageKeys)) (allowed: \(stageKeys.joined(separator: ", ")))"))

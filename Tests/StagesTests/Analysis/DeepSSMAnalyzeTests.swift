@@ -56,7 +56,7 @@ final class DeepSSMAnalyzeTests: XCTestCase {
 
     private func run(_ params: DeepSSMAnalyze.Params = .init(), withLocal: Bool = true) async throws -> LoaderTestContext {
         let dir = try scratch()
-        let context = LoaderTestContext(root: dir, inputs: ["test": try cohort(in: dir),
+        let context = try LoaderTestContext(root: dir, inputs: ["test": try cohort(in: dir),
                                                             "predictions": try predictions(in: dir, withLocal: withLocal)])
         try await DeepSSMAnalyze().run(params, context: context)
         return context
@@ -97,7 +97,7 @@ final class DeepSSMAnalyzeTests: XCTestCase {
 
     func test_run_subjectWithoutPrediction_failsNamingItAndTheFix() async throws {
         let dir = try scratch()
-        let context = LoaderTestContext(root: dir, inputs: ["test": try cohort(in: dir),
+        let context = try LoaderTestContext(root: dir, inputs: ["test": try cohort(in: dir),
                                                             "predictions": try predictions(in: dir, ids: ["m03_L"])])
         var params = DeepSSMAnalyze.Params()
         params.render = false

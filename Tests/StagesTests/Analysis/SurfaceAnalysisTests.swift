@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import GeometryKit
 @testable import Stages
+@testable import ShapeModel
 
 /// Spheres stand in for femurs: their surfaces and distances are known exactly.
 enum AnalysisFixtures {

@@ -33,7 +33,7 @@ final class AugmentShardTests: XCTestCase {
         let workflow = try harness.engine.load(yaml: AugmentHarness.workflow(params))
         let upstream = try await harness.engine.run(workflow, options: RunOptions(until: "cohort"))
         XCTAssertTrue(upstream.succeeded)
-        try await SlurmNode.executeShard(engine: harness.engine, workflow: workflow, stage: "augment", shard: 1)
+        _ = try await harness.engine.executeShard(workflow, stage: "augment", shard: 1)
 
         let (record, outputs) = try await harness.run(params)
         // Shard 1 holds samples 5–8: exactly those four were found memoized.
@@ -53,7 +53,7 @@ final class AugmentShardTests: XCTestCase {
         let workflow = try harness.engine.load(yaml: AugmentHarness.workflow(params))
         _ = try await harness.engine.run(workflow, options: RunOptions(until: "cohort"))
         for shard in 0..<3 {
-            try await SlurmNode.executeShard(engine: harness.engine, workflow: workflow, stage: "augment", shard: shard)
+            _ = try await harness.engine.executeShard(workflow, stage: "augment", shard: shard)
         }
         let (record, _) = try await harness.run(params)
         XCTAssertEqual(record["augment"]?.metrics["samples_reused"], 10)
@@ -64,7 +64,7 @@ final class AugmentShardTests: XCTestCase {
         let workflow = try harness.engine.load(yaml: AugmentHarness.workflow(params))
         _ = try await harness.engine.run(workflow, options: RunOptions(until: "cohort"))
         do {
-            try await SlurmNode.executeShard(engine: harness.engine, workflow: workflow, stage: "augment", shard: 3)
+            _ = try await harness.engine.executeShard(workflow, stage: "augment", shard: 3)
             XCTFail("shard 3 of 3 ran")
         } catch {
             XCTAssertEqual("\(error)", "stage 'augment' failed: shard 3: stage 'augment' has 3 shards (0...2) but shard 3 was asked for; resubmit the workflow")

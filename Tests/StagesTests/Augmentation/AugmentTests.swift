@@ -2,6 +2,7 @@ import XCTest
 import GeometryKit
 import HDF5Kit
 @testable import Stages
+@testable import ShapeModel
 @testable import Workflow
 
 final class AugmentTests: XCTestCase {

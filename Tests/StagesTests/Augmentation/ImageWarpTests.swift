@@ -1,6 +1,7 @@
 import XCTest
 import GeometryKit
 @testable import Stages
+@testable import ShapeModel
 
 final class ImageWarpTests: XCTestCase {
     /// A blob image (a smooth ellipsoid of intensity) on a small anisotropic grid.

@@ -2,6 +2,7 @@ import XCTest
 import GeometryKit
 import HDF5Kit
 @testable import Stages
+@testable import ShapeModel
 
 final class SampleGeneratorTests: XCTestCase {
     /// Ellipsoid shapes varying along a few modes, a blob image per shape, and a

@@ -1,6 +1,7 @@
 import XCTest
 import CWarpKernels
 @testable import Stages
+@testable import ShapeModel
 
 final class WarpKernelTests: XCTestCase {
     /// Landmarks, weights and node rows of femur-like size (±70 mm, weights of

@@ -4,6 +4,7 @@ import TorchKit
 import Workflow
 import XCTest
 @testable import Stages
+@testable import ShapeModel
 
 /// `deepssm-train` with `fine_tune_epochs`: fine-tuning on particles through
 /// the fixed PCA decoder.

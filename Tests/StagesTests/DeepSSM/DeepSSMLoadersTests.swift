@@ -4,6 +4,7 @@ import HDF5Kit
 import Workflow
 import XCTest
 @testable import Stages
+@testable import ShapeModel
 
 final class DeepSSMLoadersTests: XCTestCase {
     private var root: URL!
@@ -20,7 +21,7 @@ final class DeepSSMLoadersTests: XCTestCase {
         let fixture = try LoaderFixture(root: base.appendingPathComponent("inputs"), heldSpacing: heldSpacing)
         var inputs = ["pool": fixture.pool, "test": fixture.test]
         if pca { inputs["pca"] = fixture.pca }
-        let context = LoaderTestContext(root: base, inputs: inputs, threads: threads)
+        let context = try LoaderTestContext(root: base, inputs: inputs, threads: threads)
         let done = expectation(description: "stage ran")
         nonisolated(unsafe) var failure: Error?
         Task {

@@ -4,6 +4,7 @@ import HDF5Kit
 import Workflow
 import XCTest
 @testable import Stages
+@testable import ShapeModel
 
 /// deepssm-loaders → deepssm-train → deepssm-predict on real artifacts at the
 /// network's smallest size: 80³ images, downsampled × 0.75 to 60³.

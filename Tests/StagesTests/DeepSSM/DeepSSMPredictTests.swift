@@ -5,6 +5,7 @@ import TorchKit
 import Workflow
 import XCTest
 @testable import Stages
+@testable import ShapeModel
 
 final class DeepSSMPredictTests: XCTestCase {
     private var root: URL!

@@ -2,6 +2,7 @@ import Foundation
 import GeometryKit
 import HDF5Kit
 @testable import Stages
+@testable import ShapeModel
 @testable import Workflow
 
 /// Writes a small synthetic cohort (the `train` input of `augment`): ellipsoid

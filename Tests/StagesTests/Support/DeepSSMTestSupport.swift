@@ -1,67 +1,24 @@
 import Foundation
 import HDF5Kit
 import Workflow
+import WorkflowTesting
 @testable import Stages
 
-/// A `StageContext` for running the DeepSSM stages in tests: inputs from a
-/// dictionary, memos in a directory keyed by item (tests that change more than
-/// `epochs` use separate memo directories), and an optional simulated kill.
-final class DeepSSMTestContext: StageContext, @unchecked Sendable {
-    let stageID = "deepssm"
-    let key = "0000"
-    let threads = 1
-    let inputs: [String: URL]
-    let outputs: URL
-    let scratchDirectory: URL
-    let memoDirectory: URL
+/// The context the DeepSSM stage tests run in: `WorkflowTesting`'s real
+/// scratch context, its memo slots in a cache at `memoDirectory` (tests that
+/// change more than `epochs` use separate memo directories).
+typealias DeepSSMTestContext = ScratchStageContext
+
+extension ScratchStageContext {
+    convenience init(root: URL, inputs: [String: URL], memoDirectory: URL) throws {
+        try self.init(root: root, cache: memoDirectory, stage: "deepssm", kind: "deepssm-test",
+                      inputs: inputs, threads: 1)
+    }
+
     /// Throw `CancellationError` once this many batches have been reported.
-    var killAfterProgressCalls: Int?
-    private(set) var progressCalls = 0
-    private(set) var logs: [String] = []
-    private(set) var metrics: [String: Double] = [:]
-
-    init(root: URL, inputs: [String: URL], memoDirectory: URL) throws {
-        self.inputs = inputs
-        outputs = root.appendingPathComponent("outputs-\(UUID().uuidString)")
-        scratchDirectory = root.appendingPathComponent("scratch-\(UUID().uuidString)")
-        self.memoDirectory = memoDirectory
-        for dir in [outputs, scratchDirectory, memoDirectory] {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        }
-    }
-
-    func input(_ name: String) throws -> URL {
-        guard let url = inputs[name] else { throw StageFailure("input '\(name)' is not connected") }
-        return url
-    }
-
-    func hasInput(_ name: String) -> Bool { inputs[name] != nil }
-    func outputURL(_ name: String) -> URL { outputs.appendingPathComponent(name) }
-
-    func memo(_ item: String, ignoring parameters: Set<String>) -> MemoSlot {
-        DirectoryMemoSlot(key: item, location: memoDirectory.appendingPathComponent(item))
-    }
-
-    func progress(_ done: Int, of total: Int, _ message: String) { progressCalls += 1 }
-    func log(_ line: String) { logs.append(line) }
-    func metric(_ name: String, _ value: Double) { metrics[name] = value }
-
-    func checkCancellation() throws {
-        if let limit = killAfterProgressCalls, progressCalls >= limit { throw CancellationError() }
-    }
-}
-
-struct DirectoryMemoSlot: MemoSlot {
-    let key: String
-    let location: URL
-
-    func lookup() throws -> URL? {
-        FileManager.default.fileExists(atPath: location.path) ? location : nil
-    }
-
-    func store(_ url: URL) throws -> URL {
-        try FileManager.default.moveItem(at: url, to: location)
-        return location
+    var killAfterProgressCalls: Int? {
+        get { cancelAfterProgressCalls }
+        set { cancelAfterProgressCalls = newValue }
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import GeometryKit
 import HDF5Kit
 import Workflow
+import WorkflowTesting
 @testable import Stages
 
 /// A small training pool, held-out cohort and PCA model in the shared artifact
@@ -115,52 +116,14 @@ struct LoaderFixture {
     }
 }
 
-/// A stage context over plain directories: inputs by name, outputs and scratch
-/// under one root, memo slots in a folder.
-final class LoaderTestContext: StageContext, @unchecked Sendable {
-    let stageID = "loaders"
-    let key = String(repeating: "0", count: 64)
-    let threads: Int
-    let root: URL
-    private let inputs: [String: URL]
-    private let lock = NSLock()
-    private(set) var progressCalls = 0
-    private(set) var metrics: [String: Double] = [:]
+/// The loaders stage tests' context: `WorkflowTesting`'s real scratch
+/// context, outputs and scratch under `root`, memo slots in `root/memo`.
+typealias LoaderTestContext = ScratchStageContext
 
-    init(root: URL, inputs: [String: URL], threads: Int = 1) {
-        self.root = root
-        self.inputs = inputs
-        self.threads = threads
-    }
-
-    func input(_ name: String) throws -> URL {
-        guard let url = inputs[name] else { throw StageFailure("input '\(name)' is not connected") }
-        return url
-    }
-    func hasInput(_ name: String) -> Bool { inputs[name] != nil }
-    func outputURL(_ name: String) -> URL { root.appendingPathComponent("out-\(name)") }
-    var scratchDirectory: URL { root.appendingPathComponent("scratch") }
-    func memo(_ item: String, ignoring parameters: Set<String>) -> MemoSlot {
-        LoaderTestMemo(folder: root.appendingPathComponent("memo"), key: item)
-    }
-    func progress(_ done: Int, of total: Int, _ message: String) { lock.withLock { progressCalls += 1 } }
-    func log(_ line: String) {}
-    func metric(_ name: String, _ value: Double) { lock.withLock { metrics[name] = value } }
-    func checkCancellation() throws {}
-}
-
-private struct LoaderTestMemo: MemoSlot {
-    let folder: URL
-    let key: String
-    func lookup() throws -> URL? {
-        let url = folder.appendingPathComponent(key)
-        return FileManager.default.fileExists(atPath: url.path) ? url : nil
-    }
-    func store(_ url: URL) throws -> URL {
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let target = folder.appendingPathComponent(key)
-        try FileManager.default.moveItem(at: url, to: target)
-        return target
+extension ScratchStageContext {
+    convenience init(root: URL, inputs: [String: URL], threads: Int = 1) throws {
+        try self.init(root: root, cache: root.appendingPathComponent("memo"), stage: "loaders", kind: "loaders-test",
+                      inputs: inputs, threads: threads)
     }
 }
 

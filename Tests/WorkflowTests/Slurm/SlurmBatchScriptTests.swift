@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class SlurmBatchScriptTests: XCTestCase {
     private let logs = URL(fileURLWithPath: "/shared/cache/slurm/run-1")
@@ -8,7 +9,7 @@ final class SlurmBatchScriptTests: XCTestCase {
         SlurmJobRequest(name: array == nil ? "augment" : "augment.shards", stageID: "augment",
                         command: ["/opt/ssmflow", "exec-stage", "--cache-dir", "/shared/my cache", "augment"]
                             + (array == nil ? [] : ["--shard", SlurmJobRequest.shardToken]),
-                        resources: SlurmResources(cpus: 2, mem: "4G"), after: after, arrayTasks: array)
+                        resources: JobResources(cpus: 2, mem: "4G"), after: after, arrayTasks: array)
     }
 
     func test_render_quotesWordsAndExecsCommandAfterSetup() {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 /// Against a real Slurm: runs when `SSMFLOW_TEST_SLURM=1` and `SLURM_CONF` name
 /// a cluster that answers (scripts/test-slurm.sh brings one up and sets both),
@@ -24,7 +25,7 @@ final class SlurmClusterTests: XCTestCase {
     private func shell(_ name: String, _ script: String, after: [String] = [],
                        array: [Int]? = nil) -> SlurmJobRequest {
         SlurmJobRequest(name: name, stageID: name, command: ["/bin/sh", "-c", script, "sh"] + (array == nil ? [] : [SlurmJobRequest.shardToken]),
-                        resources: SlurmResources(cpus: 1, time: "5"), after: after, arrayTasks: array)
+                        resources: JobResources(cpus: 1, time: "5"), after: after, arrayTasks: array)
     }
 
     private func runToEnd(_ requests: [SlurmJobRequest]) async throws -> (SlurmSubmission, [String: SlurmJobOutcome]) {

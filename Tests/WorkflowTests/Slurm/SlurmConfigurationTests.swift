@@ -1,9 +1,23 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class SlurmConfigurationTests: XCTestCase {
+    private var dir: URL!
+    private var engine: Engine!
+
+    override func setUpWithError() throws {
+        dir = Fixture.temporaryDirectory()
+        var registry = StageRegistry(Fixture.kinds)
+        registry.executorKinds.append("slurm")
+        engine = try Engine(registry: registry, cacheDirectory: dir.appendingPathComponent("cache"))
+    }
+
+    override func tearDown() { Fixture.remove(dir) }
+
+    /// Through the loader that `ssmflow plan` and `run` use: parse, then resolve.
     private func parse(_ yaml: String) throws -> SlurmConfiguration {
-        try SlurmConfiguration.parse(yaml: yaml, file: "wf.yaml")
+        SlurmConfiguration(try engine.load(yaml: yaml, file: "wf.yaml"))
     }
 
     private func issues(_ yaml: String) -> [String] {
@@ -18,11 +32,11 @@ final class SlurmConfigurationTests: XCTestCase {
     }
 
     func test_parse_withoutExecutor_isLocalWithNoResources() throws {
-        XCTAssertEqual(try parse("workflow: w\nstages: {a: {uses: shell}}\n"), SlurmConfiguration())
+        XCTAssertEqual(try parse("workflow: w\nstages: {a: {uses: emit, params: {value: 1}}}\n"), SlurmConfiguration())
     }
 
     func test_parse_shortForm() throws {
-        XCTAssertEqual(try parse("workflow: w\nexecutor: slurm\nstages: {}\n").executor, "slurm")
+        XCTAssertEqual(try parse("workflow: w\nexecutor: slurm\nstages: {a: {uses: emit, params: {value: 1}}}\n").executor, "slurm")
     }
 
     func test_parse_longFormAndStageResources_mergeStageOverDefaults() throws {
@@ -34,14 +48,16 @@ final class SlurmConfigurationTests: XCTestCase {
               resources: {cpus: 2, mem: 8G, time: "2:00:00", sbatch: [--account=lab]}
             stages:
               train:
-                uses: deepssm-train
+                uses: emit
+                params: {value: 1}
                 resources: {gpus: 1, partition: gpu, time: "12:00:00"}
               split:
-                uses: split
+                uses: emit
+                params: {value: 2}
             """)
         XCTAssertEqual(config.setup, ["module load swift/6.3"])
         XCTAssertEqual(config.resources(for: "train"),
-                       SlurmResources(cpus: 2, mem: "8G", gpus: "1", time: "12:00:00", partition: "gpu",
+                       JobResources(cpus: 2, mem: "8G", gpus: "1", time: "12:00:00", partition: "gpu",
                                       sbatch: ["--account=lab"]))
         XCTAssertEqual(config.resources(for: "split"), config.defaults)
     }
@@ -54,22 +70,22 @@ final class SlurmConfigurationTests: XCTestCase {
               resorces: {cpus: 2}
             stages:
               train:
-                uses: deepssm-train
+                uses: emit
+                params: {value: 1}
                 resources: {cpu: 4}
               test:
-                uses: shell
+                uses: emit
+                params: {value: 2}
                 resources: {mem: lots}
             """), [
             "wf.yaml:4:3: error: unknown key 'resorces' in 'executor'; did you mean 'resources'? (allowed: kind, setup, resources)",
+            "wf.yaml:9:17: error: unknown key 'cpu' in 'resources' of stage 'train'; did you mean 'cpus'? (allowed: cpus, mem, gpus, time, partition, sbatch)",
+            "wf.yaml:13:16: error: 'resources' of stage 'test': resources.mem 'lots' is not a Slurm memory size; write e.g. 500M or 16G",
             "wf.yaml:3:9: error: unknown executor 'slrum'; did you mean 'slurm'? (known: local, slurm)",
-            "wf.yaml:8:17: error: unknown key 'cpu' in 'resources' of stage 'train'; did you mean 'cpus'? (allowed: cpus, mem, gpus, time, partition, sbatch)",
-            "wf.yaml:11:16: error: 'resources' of stage 'test': resources.mem 'lots' is not a Slurm memory size; write e.g. 500M or 16G",
         ])
     }
 
     func test_workflowSpec_acceptsExecutorAndResourcesKeys() throws {
-        let engine = try Fixture.engine(Fixture.temporaryDirectory().appendingPathComponent("cache"))
-        defer { Fixture.remove(engine.store.root.deletingLastPathComponent()) }
         let workflow = try engine.load(yaml: """
             workflow: w
             executor: {kind: slurm, resources: {cpus: 1}}
@@ -77,5 +93,13 @@ final class SlurmConfigurationTests: XCTestCase {
               a: {uses: emit, params: {value: 1}, resources: {mem: 1G}}
             """)
         XCTAssertEqual(workflow.graph.ids, ["a"])
+    }
+
+    func test_engineWithoutSlurm_rejectsSlurmExecutorWithItsPosition() throws {
+        let local = try Fixture.engine(dir.appendingPathComponent("local-cache"))
+        XCTAssertThrowsError(try local.load(yaml: "workflow: w\nexecutor: slurm\nstages: {a: {uses: emit, params: {value: 1}}}\n", file: "wf.yaml")) { error in
+            XCTAssertEqual((error as? SpecError)?.issues.map(\.description),
+                           ["wf.yaml:2:11: error: unknown executor 'slurm' (known: local)"])
+        }
     }
 }

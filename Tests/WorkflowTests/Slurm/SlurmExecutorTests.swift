@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 /// A sharded stage: `shards` memoized parts, each counted when computed.
 struct PartsStage: ShardedStage {
@@ -53,7 +54,7 @@ final class SlurmExecutorTests: XCTestCase {
     override func tearDown() { Fixture.remove(dir) }
 
     private func executor() throws -> SlurmExecutor {
-        SlurmExecutor(configuration: try SlurmConfiguration.parse(yaml: yaml, file: "wf.yaml"),
+        SlurmExecutor(configuration: SlurmConfiguration(try engine.load(yaml: yaml, file: "wf.yaml")),
                       node: SlurmNodeCommand(binary: "/opt/ssmflow", workflowArguments: ["/data/wf.yaml", "--cache-dir", "/shared/cache"]))
     }
 
@@ -74,7 +75,7 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertEqual(requests.map(\.name), ["e"])
         XCTAssertEqual(requests[0].after, ["a"])
         XCTAssertNil(requests[0].arrayTasks)
-        XCTAssertEqual(requests[0].resources, SlurmResources(cpus: 1, time: "10"))
+        XCTAssertEqual(requests[0].resources, JobResources(cpus: 1, time: "10"))
     }
 
     func test_requests_shardedStageWithUnknownKey_submitsEveryShardThenTheStage() throws {
@@ -84,7 +85,7 @@ final class SlurmExecutorTests: XCTestCase {
         XCTAssertEqual(requests.map(\.name), ["p.shards", "p"])
         XCTAssertEqual(requests[0].arrayTasks, [0, 1, 2, 3])
         XCTAssertEqual(requests[1].after, ["p.shards"])
-        XCTAssertEqual(requests[0].resources, SlurmResources(cpus: 1, mem: "2G", time: "10"))
+        XCTAssertEqual(requests[0].resources, JobResources(cpus: 1, mem: "2G", time: "10"))
         XCTAssertTrue(requests[0].command.contains(SlurmJobRequest.shardToken))
     }
 

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class SlurmJobStateTests: XCTestCase {
     func test_parsing_longShortAndSacctSpellings() {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class SlurmNodeProgressTests: XCTestCase {
     private var dir: URL!

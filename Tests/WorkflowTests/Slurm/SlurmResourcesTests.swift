@@ -1,15 +1,16 @@
 import XCTest
 import Yams
 @testable import Workflow
+@testable import WorkflowSlurm
 
-final class SlurmResourcesTests: XCTestCase {
-    private func decode(_ yaml: String) throws -> SlurmResources {
-        try YAMLDecoder().decode(SlurmResources.self, from: yaml)
+final class JobResourcesTests: XCTestCase {
+    private func decode(_ yaml: String) throws -> JobResources {
+        try YAMLDecoder().decode(JobResources.self, from: yaml)
     }
 
     func test_decode_acceptsNumbersAndStrings() throws {
         let r = try decode("{cpus: 4, mem: 16G, gpus: 1, time: \"4:00:00\", partition: gpu, sbatch: [--qos=short]}")
-        XCTAssertEqual(r, SlurmResources(cpus: 4, mem: "16G", gpus: "1", time: "4:00:00",
+        XCTAssertEqual(r, JobResources(cpus: 4, mem: "16G", gpus: "1", time: "4:00:00",
                                          partition: "gpu", sbatch: ["--qos=short"]))
     }
 
@@ -18,28 +19,28 @@ final class SlurmResourcesTests: XCTestCase {
     }
 
     func test_sbatchArguments_fixedOrderThenExtraFlags() {
-        let r = SlurmResources(cpus: 2, mem: "500M", gpus: "1", time: "30", partition: "debug",
+        let r = JobResources(cpus: 2, mem: "500M", gpus: "1", time: "30", partition: "debug",
                                sbatch: ["--account=lab"])
         XCTAssertEqual(r.sbatchArguments, ["--cpus-per-task=2", "--mem=500M", "--gpus=1", "--time=30",
                                            "--partition=debug", "--account=lab"])
     }
 
     func test_merged_stageValuesWinAndFlagsAccumulate() {
-        let base = SlurmResources(cpus: 1, mem: "1G", partition: "cpu", sbatch: ["--account=lab"])
-        let stage = SlurmResources(mem: "8G", partition: "gpu", sbatch: ["--constraint=a100"])
+        let base = JobResources(cpus: 1, mem: "1G", partition: "cpu", sbatch: ["--account=lab"])
+        let stage = JobResources(mem: "8G", partition: "gpu", sbatch: ["--constraint=a100"])
         let merged = stage.merged(over: base)
-        XCTAssertEqual(merged, SlurmResources(cpus: 1, mem: "8G", partition: "gpu",
+        XCTAssertEqual(merged, JobResources(cpus: 1, mem: "8G", partition: "gpu",
                                               sbatch: ["--account=lab", "--constraint=a100"]))
     }
 
     func test_validate_acceptsSlurmTimeFormats() {
         for time in ["30", "30:00", "4:00:00", "1-12", "1-12:00", "1-12:00:00", "UNLIMITED"] {
-            XCTAssertEqual(SlurmResources(time: time).validate(), [], time)
+            XCTAssertEqual(JobResources(time: time).validate(), [], time)
         }
     }
 
     func test_validate_reportsEveryProblemAtOnce() {
-        let r = SlurmResources(cpus: 0, mem: "16 GB", gpus: "many", time: "4h", partition: "a b",
+        let r = JobResources(cpus: 0, mem: "16 GB", gpus: "many", time: "4h", partition: "a b",
                                sbatch: ["qos=short", "--array=0-3"])
         XCTAssertEqual(r.validate(), [
             "resources.cpus is 0; use a whole number of at least 1",

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 /// The cache shared by cluster nodes: stage locks held by other hosts.
 final class SlurmSharedCacheTests: XCTestCase {

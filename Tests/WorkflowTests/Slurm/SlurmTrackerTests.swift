@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+@testable import WorkflowSlurm
 
 final class SlurmTrackerTests: XCTestCase {
     private var emptyConfiguration: URL!
@@ -15,7 +16,7 @@ final class SlurmTrackerTests: XCTestCase {
     /// a missing one would make squeue retry for a minute).
     private func unreachable(patience: TimeInterval) throws -> SlurmTracker {
         guard SlurmClient.isInstalled() else { throw XCTSkip("Slurm's client tools are not installed") }
-        let request = SlurmJobRequest(name: "a", stageID: "a", command: ["true"], resources: SlurmResources())
+        let request = SlurmJobRequest(name: "a", stageID: "a", command: ["true"], resources: JobResources())
         let submission = SlurmSubmission(directory: FileManager.default.temporaryDirectory, requests: [request],
                                          jobIDs: ["a": "1"])
         let client = SlurmClient(environment: ["SLURM_CONF": emptyConfiguration.path])

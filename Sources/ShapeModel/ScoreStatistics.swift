@@ -1,5 +1,4 @@
 import Foundation
-import Workflow
 
 /// Mean and unbiased covariance of K-dimensional PCA score vectors, with the
 /// factorisations the samplers need: Cholesky (Mahalanobis distances, Gaussian
@@ -18,7 +17,7 @@ public struct ScoreStatistics: Sendable {
     public init(_ scores: [[Double]]) throws {
         let n = scores.count
         guard n >= 2, let k = scores.first?.count, k >= 1 else {
-            throw StageFailure("score statistics need at least 2 score vectors, got \(n); use more training shapes")
+            throw ShapeModelError("score statistics need at least 2 score vectors, got \(n); use more training shapes")
         }
         var mean = [Double](repeating: 0, count: k)
         for z in scores { for a in 0..<k { mean[a] += z[a] } }
@@ -35,7 +34,7 @@ public struct ScoreStatistics: Sendable {
     public init(mean: [Double], covariance: [Double]) throws {
         let k = mean.count
         guard let chol = Self.choleskyFactor(covariance, n: k) else {
-            throw StageFailure("the covariance of the \(k) pca scores is singular (fewer distinct training shapes than dimensions?); lower num_dim or add training shapes")
+            throw ShapeModelError("the covariance of the \(k) pca scores is singular (fewer distinct training shapes than dimensions?); lower num_dim or add training shapes")
         }
         let eigen = LinearAlgebra.symmetricEigen(covariance, n: k)
         var root = [Double](repeating: 0, count: k * k)

@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// One job or array task as Slurm reports it.
 public struct SlurmTaskStatus: Sendable, Hashable {

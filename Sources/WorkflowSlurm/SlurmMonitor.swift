@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// How a submitted job ended.
 public enum SlurmJobOutcome: Sendable, Hashable {

@@ -1,6 +1,6 @@
 import XCTest
 import GeometryKit
-@testable import Stages
+@testable import ShapeModel
 
 final class PCAModelTests: XCTestCase {
     /// Orthonormal vectors in R^dim by Gram–Schmidt of fixed, non-degenerate vectors.

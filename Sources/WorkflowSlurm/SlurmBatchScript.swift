@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// One job to submit: a stage, or the shards of a stage as a job array, with
 /// the command the node runs.
@@ -10,18 +11,22 @@ public struct SlurmJobRequest: Sendable, Hashable {
     public var name: String
     /// The workflow stage this job works for.
     public var stageID: String
+    /// The stage key the job must commit, when the plan knew it (an upstream
+    /// stage that reruns leaves it open until the node computes it).
+    public var key: String?
     /// The program and its arguments on the node.
     public var command: [String]
-    public var resources: SlurmResources
+    public var resources: JobResources
     /// Names of requests in the same submission that must complete first (`afterok`).
     public var after: [String]
     /// The array task indices to run, or nil for a plain job.
     public var arrayTasks: [Int]?
 
-    public init(name: String, stageID: String, command: [String], resources: SlurmResources,
+    public init(name: String, stageID: String, key: String? = nil, command: [String], resources: JobResources,
                 after: [String] = [], arrayTasks: [Int]? = nil) {
         self.name = name
         self.stageID = stageID
+        self.key = key
         self.command = command
         self.resources = resources
         self.after = after

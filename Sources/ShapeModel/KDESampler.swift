@@ -1,7 +1,6 @@
 import Foundation
-import Workflow
 
-/// Kernel density sampler in PCA score space (spec §2): pick a training shape
+/// Kernel density sampler in PCA score space (docs/reference.md §2): pick a training shape
 /// uniformly, add Gaussian noise whose scale is the KDE bandwidth.
 public struct KDESampler: ShapeSampler {
     /// How the bandwidth turns into noise.
@@ -42,7 +41,7 @@ public struct KDESampler: ShapeSampler {
             if nearest.isFinite { sum += nearest; counted += 1 }
         }
         guard counted > 0 else {
-            throw StageFailure("kde bandwidth: every training shape has the same pca scores; the training cohort needs distinct shapes")
+            throw ShapeModelError("kde bandwidth: every training shape has the same pca scores; the training cohort needs distinct shapes")
         }
         return sum / Double(counted) / Double(statistics.dimension)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// How a job reaches `ssmflow` on a node: the binary, and the arguments that
 /// make the node resolve exactly the workflow the submitting machine planned.
@@ -27,67 +28,66 @@ public struct SlurmNodeCommand: Sendable, Equatable {
 }
 
 /// Runs a workflow's stages as Slurm jobs against a cache on a filesystem
-/// every node shares.
+/// every node shares, through the engine's `Executor` protocol.
 ///
-/// `run` plans exactly as a local run does, submits every stage that must run
-/// as one `sbatch` job (after the jobs of its inputs, `--dependency=afterok`),
-/// and the shards of a `ShardedStage` as a job array before it; then the
-/// engine's scheduler walks the graph as usual, and `execute` waits for each
-/// stage's job and reads the record the node committed. A stage the scheduler
-/// finds cached after all (an upstream rerun that reproduced its bytes) is
-/// not waited for; its job finds the record and exits, or is cancelled at the end.
+/// `prepare` plans exactly as a local run does and submits every stage that
+/// must run as one `sbatch` job (after the jobs of its inputs,
+/// `--dependency=afterok`), and the shards of a `ShardedStage` as a job array
+/// before it; then the engine's scheduler walks the graph as usual, and
+/// `execute` waits for each stage's job and reads the record the node
+/// committed. A stage the scheduler finds cached after all (an upstream rerun
+/// that reproduced its bytes) is not waited for; `finish` cancels its job.
 public final class SlurmExecutor: Executor, @unchecked Sendable {
     public let configuration: SlurmConfiguration
     public let node: SlurmNodeCommand
     public let client: SlurmClient
     /// Seconds between two `squeue` polls.
     public let pollInterval: Double
+    /// After an interrupted run: asked, with the job ids still queued or
+    /// running, whether to `scancel` them; otherwise they keep running.
+    public let confirmCancel: @Sendable ([String]) -> Bool
 
     private let lock = NSLock()
     /// Request name → the tracker of the submission that holds it.
     private var trackers: [String: SlurmTracker] = [:]
 
     public init(configuration: SlurmConfiguration, node: SlurmNodeCommand, client: SlurmClient = SlurmClient(),
-                pollInterval: Double = 2) {
+                pollInterval: Double = 2, confirmCancel: @escaping @Sendable ([String]) -> Bool = { _ in true }) {
         self.configuration = configuration
         self.node = node
         self.client = client
         self.pollInterval = pollInterval
+        self.confirmCancel = confirmCancel
     }
 
     // MARK: a whole run
 
-    /// Plans, submits every stage that must run, lets the engine wait for them
-    /// and record the run, then cancels jobs nobody waited for. When the run is
-    /// interrupted, `confirmCancel` is asked (with the job ids still queued or
-    /// running) whether to `scancel` them; otherwise they keep running.
-    public func run(engine: Engine, workflow: ResolvedWorkflow, options: RunOptions = .init(),
-                    observer: @escaping RunObserver = { _ in },
-                    confirmCancel: ([String]) -> Bool = { _ in true }) async throws -> RunRecord {
-        let plan = try engine.plan(workflow, options: options, onProblem: { observer(.warning($0)) })
-        if let submission = try submit(plan, workflow: workflow, store: engine.store, options: options) {
+    /// Submits every stage the plan runs; every stage whose inputs are ready
+    /// then waits on its job at once (the cluster limits concurrency).
+    public func prepare(workflow: ResolvedWorkflow, store: CacheStore, options: RunOptions,
+                        makePlan: () throws -> [PlannedStage], observer: @escaping RunObserver) async throws -> Int? {
+        if let submission = try submit(try makePlan(), workflow: workflow, store: store, options: options) {
             let ids = submission.requests.compactMap { r in submission.jobIDs[r.name].map { "\(r.name)=\($0)" } }
             observer(.note("submitted \(ids.count) Slurm job(s): \(ids.joined(separator: " ")); scripts and logs in \(submission.directory.path)"))
         }
-        var waitAll = options
-        // Every stage whose inputs are ready waits on its job at once: the cluster limits concurrency.
-        waitAll.jobs = max(options.jobs, workflow.graph.stages.count)
-        let record = try await engine.run(workflow, options: waitAll, observer: observer)
+        return workflow.graph.stages.count
+    }
+
+    /// Cancels the jobs nobody waited for (after an interrupted run, only when
+    /// `confirmCancel` agrees).
+    public func finish(_ record: RunRecord, interrupted: Bool, observer: @escaping RunObserver) async {
         let leftover = await unfinishedJobIDs()
-        if !leftover.isEmpty {
-            let interrupted = Task.isCancelled || record.stages.contains { $0.outcome == .cancelled }
-            if !interrupted || confirmCancel(leftover) {
-                do {
-                    try client.cancel(jobIDs: leftover)
-                    observer(.note("cancelled Slurm job(s) \(leftover.joined(separator: " "))\(interrupted ? "" : ", which no stage waits for any more")"))
-                } catch {
-                    observer(.warning("\(error)"))
-                }
-            } else {
-                observer(.note("Slurm job(s) \(leftover.joined(separator: " ")) keep running; stop them with: scancel \(leftover.joined(separator: " "))"))
+        guard !leftover.isEmpty else { return }
+        if !interrupted || confirmCancel(leftover) {
+            do {
+                try client.cancel(jobIDs: leftover)
+                observer(.note("cancelled Slurm job(s) \(leftover.joined(separator: " "))\(interrupted ? "" : ", which no stage waits for any more")"))
+            } catch {
+                observer(.warning("\(error)"))
             }
+        } else {
+            observer(.note("Slurm job(s) \(leftover.joined(separator: " ")) keep running; stop them with: scancel \(leftover.joined(separator: " "))"))
         }
-        return record
     }
 
     /// Submits the jobs for every stage `plan` runs, in plan order, and starts
@@ -122,14 +122,14 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
             if !missing.isEmpty {
                 let name = "\(stage.id).shards"
                 requests.append(SlurmJobRequest(
-                    name: name, stageID: stage.id,
+                    name: name, stageID: stage.id, key: key,
                     command: node.arguments(stage: stage.id, expectedKey: key, shard: true, force: false),
                     resources: resources, after: after, arrayTasks: missing))
                 waitsFor = [name]
             }
         }
         requests.append(SlurmJobRequest(
-            name: stage.id, stageID: stage.id,
+            name: stage.id, stageID: stage.id, key: key,
             command: node.arguments(stage: stage.id, expectedKey: key, shard: false, force: force),
             resources: resources, after: waitsFor))
         return requests
@@ -144,10 +144,8 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
         // committed when its last key moved on to a record after submission.
         let refsBefore = Dictionary(requests.map { ($0.stageID, store.lastKey(workflow: workflow, stage: $0.stageID)) },
                                     uniquingKeysWith: { a, _ in a })
-        let expected = Dictionary(requests.map { ($0.name, Self.expectedKey(in: $0.command)) },
-                                  uniquingKeysWith: { a, _ in a })
         let monitor = SlurmMonitor(submission: submission, client: client) { request, task in
-            let key = expected[request.name] ?? nil
+            let key = request.key
             if let task {
                 return key.map { SlurmNode.isShardDone(store: store, key: $0, shard: task) } ?? false
             }
@@ -158,10 +156,6 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
         let tracker = SlurmTracker(monitor: monitor, interval: pollInterval)
         lock.withLock { for request in requests { trackers[request.name] = tracker } }
         return submission
-    }
-
-    static func expectedKey(in command: [String]) -> String? {
-        command.firstIndex(of: "--key").flatMap { $0 + 1 < command.count ? command[$0 + 1] : nil }
     }
 
     private func unfinishedJobIDs() async -> [String] {

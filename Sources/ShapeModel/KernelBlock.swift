@@ -6,6 +6,11 @@ public struct KernelBlock: Sendable {
     public var x: SIMD4<Float>, y: SIMD4<Float>, z: SIMD4<Float>
     public var wx: SIMD4<Float>, wy: SIMD4<Float>, wz: SIMD4<Float>
 
+    public init(x: SIMD4<Float>, y: SIMD4<Float>, z: SIMD4<Float>, wx: SIMD4<Float>, wy: SIMD4<Float>, wz: SIMD4<Float>) {
+        self.x = x; self.y = y; self.z = z
+        self.wx = wx; self.wy = wy; self.wz = wz
+    }
+
     /// `Σ wᵢ |p − cᵢ|` over `blocks`, accumulated per lane in Float and summed in Double.
     @inlinable
     public static func sum(_ p: SIMD3<Double>, _ blocks: ArraySlice<KernelBlock>) -> SIMD3<Double> {

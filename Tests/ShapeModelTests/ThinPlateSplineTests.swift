@@ -1,5 +1,5 @@
 import XCTest
-@testable import Stages
+@testable import ShapeModel
 
 final class ThinPlateSplineTests: XCTestCase {
     private func landmarks(_ n: Int, seed: UInt64) -> [SIMD3<Double>] {

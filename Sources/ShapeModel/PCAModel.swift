@@ -1,8 +1,7 @@
 import Foundation
-import Workflow
 import GeometryKit
 
-/// A linear shape model of corresponding particle sets (spec §2): mean shape,
+/// A linear shape model of corresponding particle sets (docs/reference.md §2): mean shape,
 /// principal modes, their variances, and the raw (unwhitened) PCA scores of the
 /// training shapes. Shapes are flattened row-major `[x1, y1, z1, x2, ...]`.
 public struct PCAModel: Sendable, Equatable {
@@ -50,11 +49,11 @@ public struct PCAModel: Sendable, Equatable {
     public static func fit(_ shapes: [ParticleSet], numModes: Int, percentVariability: Double = 0.95) throws -> PCAModel {
         let n = shapes.count
         guard n >= 2 else {
-            throw StageFailure("pca needs at least 2 training shapes, got \(n); connect a larger training cohort")
+            throw ShapeModelError("pca needs at least 2 training shapes, got \(n); connect a larger training cohort")
         }
         let dim = shapes[0].count * 3
         if let bad = shapes.firstIndex(where: { $0.count * 3 != dim }) {
-            throw StageFailure("pca: shape \(bad) has \(shapes[bad].count) particles but shape 0 has \(dim / 3); every shape needs the same particle count")
+            throw ShapeModelError("pca: shape \(bad) has \(shapes[bad].count) particles but shape 0 has \(dim / 3); every shape needs the same particle count")
         }
         var mean = [Double](repeating: 0, count: dim)
         let columns = shapes.map(\.flattened)
@@ -90,7 +89,7 @@ public struct PCAModel: Sendable, Equatable {
 
         let k = numModes > 0 ? numModes : selectModes(eigenvalues, fraction: percentVariability)
         guard k <= n else {
-            throw StageFailure("pca: num_dim is \(k) but there are only \(n) training shapes; lower num_dim to at most \(n)")
+            throw ShapeModelError("pca: num_dim is \(k) but there are only \(n) training shapes; lower num_dim to at most \(n)")
         }
         var model = PCAModel(mean: mean, eigenvalues: eigenvalues, modes: modes, scores: [], numModes: k)
         model.scores = shapes.map { model.project($0) }

@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// What a Slurm job does on its node: one shard of a `ShardedStage`, against
 /// the shared cache. (A whole stage runs through `Engine.executeStage`.)
@@ -12,31 +13,11 @@ public enum SlurmNode {
     public static func executeShard(engine: Engine, workflow: ResolvedWorkflow, stage id: String, shard index: Int,
                                     expectedKey: String? = nil,
                                     observer: @escaping RunObserver = { _ in }) async throws {
-        let (manifest, _) = try engine.currentManifest(workflow, stage: id)
-        guard let manifest, let stage = workflow.graph[id] else {
-            throw PlanError("shard \(index) of stage '\(id)' cannot run: an upstream stage is not cached; "
-                + "the job must wait for it (submit the workflow with --executor slurm, not this job alone)")
-        }
-        if let expectedKey, expectedKey != manifest.key {
-            throw PlanError("stage '\(id)' has key \(manifest.key.prefix(12)) here but \(expectedKey.prefix(12)) was "
-                + "submitted; the workflow or its inputs differ between the submitting machine and this node")
-        }
-        if isShardDone(store: engine.store, key: manifest.key, shard: index) { return }
-        let job = try engine.makeJob(workflow, stage: stage, manifest: manifest)
-        let work = try engine.store.makeWorkDirectory("\(id)-shard-\(index)")
-        defer { try? engine.store.removeTree(work) }
-        let outputs = work.appendingPathComponent("outputs"), scratch = work.appendingPathComponent("scratch")
-        try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let context = LocalStageContext(job: job, store: engine.store, outputs: outputs, scratch: scratch,
-                                        observer: observer)
-        do {
-            try await stage.kind.runShard(index, params: stage.params, context: context)
-        } catch let failure as StageFailure {
-            throw StageError(stage: id, cause: "shard \(index): \(failure.message)")
-        }
+        let key = try await engine.executeShard(workflow, stage: id, shard: index, expectedKey: expectedKey,
+                                                skipIf: { isShardDone(store: engine.store, key: $0, shard: index) },
+                                                observer: observer)
         try engine.store.writeAtomically(Data("\(hostName()) \(getpid())\n".utf8),
-                                         to: markerURL(store: engine.store, key: manifest.key, shard: index))
+                                         to: markerURL(store: engine.store, key: key, shard: index))
     }
 
     /// The CPUs Slurm gave this job (`--cpus-per-task`, else the job's CPUs on

@@ -1,5 +1,4 @@
 import Foundation
-import Workflow
 
 /// Draws scores from a Gaussian mixture fitted to the training scores by EM;
 /// the number of components (1...maxComponents) is the one with the lowest BIC.
@@ -36,7 +35,7 @@ public struct MixtureSampler: ShapeSampler {
             if best == nil || bic < best!.bic { best = (bic, fit.components) }
         }
         guard let chosen = best else {
-            throw StageFailure("mixture sampler: expectation-maximisation failed for every component count; use sampler 'kde' or 'gaussian'")
+            throw ShapeModelError("mixture sampler: expectation-maximisation failed for every component count; use sampler 'kde' or 'gaussian'")
         }
         self.scores = scores
         self.pooled = pooled

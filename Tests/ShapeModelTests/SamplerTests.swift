@@ -1,5 +1,5 @@
 import XCTest
-@testable import Stages
+@testable import ShapeModel
 
 final class SamplerTests: XCTestCase {
     /// Four points with covariance diag(2/3, 8/3): every nearest neighbour is at

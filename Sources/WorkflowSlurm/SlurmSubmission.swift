@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// A set of jobs submitted together: their scripts, logs and Slurm job ids,
 /// kept in one directory on the shared filesystem.

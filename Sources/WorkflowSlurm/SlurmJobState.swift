@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// The state of a Slurm job or array task, as `squeue --format=%T` and
 /// `sacct --format=State` print it.

@@ -6,8 +6,8 @@ import CWarpKernels
 /// mapping each source landmark cᵢ exactly onto its target.
 public struct ThinPlateSpline: Sendable {
     /// Landmark coordinates and kernel weights wᵢ, in double precision.
-    let cx: [Double], cy: [Double], cz: [Double]
-    let wx: [Double], wy: [Double], wz: [Double]
+    public let cx: [Double], cy: [Double], cz: [Double]
+    public let wx: [Double], wy: [Double], wz: [Double]
     /// The same in blocks of four single-precision lanes for the kernel sum,
     /// which runs ~10⁷ times per image: Float keeps ~10⁻⁵ mm here, far below the
     /// 0.05-voxel budget, and doubles the SIMD width.

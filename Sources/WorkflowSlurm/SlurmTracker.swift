@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// Shares one `SlurmMonitor` between the stages waiting on a submission, so
 /// Slurm is asked at most once per poll interval however many stages wait.

@@ -8,7 +8,7 @@ import Foundation
 /// resources: {cpus: 4, mem: 16G, gpus: 1, time: "4:00:00", partition: gpu,
 ///             sbatch: ["--constraint=a100"]}
 /// ```
-public struct SlurmResources: Codable, Sendable, Hashable {
+public struct JobResources: Codable, Sendable, Hashable {
     /// CPUs per task (`--cpus-per-task`); also the stage's thread count on the node.
     public var cpus: Int?
     /// Memory per node (`--mem`), in Slurm's spelling: `500M`, `16G`.
@@ -48,8 +48,8 @@ public struct SlurmResources: Codable, Sendable, Hashable {
     public static let keyNames = ["cpus", "mem", "gpus", "time", "partition", "sbatch"]
 
     /// These values, with every unset one taken from `base` (the workflow's default).
-    public func merged(over base: SlurmResources) -> SlurmResources {
-        SlurmResources(cpus: cpus ?? base.cpus, mem: mem ?? base.mem, gpus: gpus ?? base.gpus,
+    public func merged(over base: JobResources) -> JobResources {
+        JobResources(cpus: cpus ?? base.cpus, mem: mem ?? base.mem, gpus: gpus ?? base.gpus,
                        time: time ?? base.time, partition: partition ?? base.partition,
                        sbatch: base.sbatch + sbatch)
     }
@@ -110,7 +110,7 @@ public struct SlurmResources: Codable, Sendable, Hashable {
     }
 }
 
-private extension KeyedDecodingContainer where Key == SlurmResources.CodingKeys {
+private extension KeyedDecodingContainer where Key == JobResources.CodingKeys {
     /// YAML gives `gpus: 1` as a number and `mem: 16G` as a string; accept both.
     func decodeLenientString(_ key: Key) throws -> String? {
         if let text = try? decodeIfPresent(String.self, forKey: key) { return text }

@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// A problem talking to Slurm or with a job it ran: the command, what Slurm
 /// said, and what to do about it.

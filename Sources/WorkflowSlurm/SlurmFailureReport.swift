@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// What a user reads when a stage's Slurm job did not complete: the job (or
 /// the failed array tasks), the Slurm state and its remedy, and the last lines

@@ -1,4 +1,5 @@
 import Foundation
+import Workflow
 
 /// A stage's progress as its node last reported it, passed through the shared
 /// cache (`slurm/progress/<job id>.json`) to the submitting terminal.

@@ -1,6 +1,6 @@
 import XCTest
 import GeometryKit
-@testable import Stages
+@testable import ShapeModel
 
 final class SimilarityTransformTests: XCTestCase {
     private func rotation(axis: SIMD3<Double>, angle: Double) -> (SIMD3<Double>, SIMD3<Double>, SIMD3<Double>) {
