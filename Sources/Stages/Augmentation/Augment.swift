@@ -147,7 +147,7 @@ public struct Augment: ShardedStage {
         try encoder.encode(index).write(to: pool.appendingPathComponent(TrainingPool.indexName))
 
         let opened = try TrainingPool(directory: pool)
-        try AugmentExport.totalData(opened).write(to: context.outputURL("total_data"), atomically: false, encoding: .utf8)
+        try ReferenceAugmentationLayout.totalData(opened).write(to: context.outputURL("total_data"), atomically: false, encoding: .utf8)
         try AugmentPlots.write(opened, to: context.outputURL("plots"), draw: params.plots)
     }
 
