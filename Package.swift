@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit", "CNativeLoader"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Workflow"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Workflow", "SSMFlowCLI"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -25,5 +25,6 @@ public enum StageCatalog {
     public static let exporters: [any ArtifactExporter] = [
         AugmentPoolExporter(),
         CohortExporter(),
+        ShapeWorksModelExporter(),
     ]
 }
