@@ -14,7 +14,7 @@ final class HelpExamplesTests: XCTestCase {
 
     override func setUpWithError() throws {
         work = FileManager.default.temporaryDirectory.appendingPathComponent("help-examples-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("cache"), withIntermediateDirectories: true)
     }
 
     override func tearDown() { try? FileManager.default.removeItem(at: work) }
@@ -71,9 +71,11 @@ final class HelpExamplesTests: XCTestCase {
     func test_everyHelpExample_runsAgainstTheFemurWorkflow() throws {
         _ = try binary()
         let setup = try scratch("setup")
-        // What the cache examples read: a tiny run up to 'augment', twice (for 'diff').
+        // What the cache examples read: a tiny run up to 'augment' (coarser still,
+        // for speed: the examples do not depend on the values), twice (for 'diff').
         for _ in 0..<2 {
-            let run = try ssmflow(["run", "workflows/femur_deepssm.yaml", "--tiny-test", "--until", "augment"], in: setup)
+            let run = try ssmflow(["run", "workflows/femur_deepssm.yaml", "--tiny-test", "--until", "augment",
+                                   "--set", "femur-cohort.voxel_size=3", "--set", "femur-cohort.particles=64"], in: setup)
             XCTAssertEqual(run.status, 0, run.output)
             guard run.status == 0 else { return }
         }
@@ -81,6 +83,10 @@ final class HelpExamplesTests: XCTestCase {
         let key = try XCTUnwrap(show.split(separator: "\n").first { $0.hasPrefix("record ") }).dropFirst("record ".count)
         let objects = try FileManager.default.contentsOfDirectory(atPath: work.appendingPathComponent("cache/objects").path)
         XCTAssertFalse(objects.isEmpty)
+        let runIDs = try ssmflow(["runs"], in: setup).output.split(separator: "\n")
+            .compactMap { $0.split(separator: " ").first.map(String.init) }.filter { $0.first?.isNumber ?? false }
+        XCTAssertEqual(runIDs.count, 2)
+        var runPlaceholders: [String] = []
 
         var seen = Set<String>()
         var count = 0
@@ -96,6 +102,11 @@ final class HelpExamplesTests: XCTestCase {
                 // Placeholders of digests: the real ones of this cache.
                 words = try words.map { word in
                     if word == "3fa9c2" { return String(key.prefix(6)) }
+                    // A run id as written in the help (20261127-0712): this cache's, in order.
+                    if word.count == 13, word.allSatisfy({ $0.isNumber || $0 == "-" }), runIDs.count == 2 {
+                        if !runPlaceholders.contains(word) { runPlaceholders.append(word) }
+                        return runIDs[min(runPlaceholders.firstIndex(of: word)!, 1)]
+                    }
                     guard word.contains("…") else { return word }
                     return try self.objectDirectory(for: word, example: example, setup: setup)
                 }
@@ -105,6 +116,26 @@ final class HelpExamplesTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(count, 20, "fewer examples than expected; is the help text parsed?")
+    }
+
+    func test_unknownStageIds_suggestTheWorkflowsId() throws {
+        _ = try binary()
+        let dir = try scratch("suggest")
+        let wf = "workflows/femur_deepssm.yaml"
+        let cases: [([String], String)] = [
+            (["plan", wf, "--set", "train.epochs=60"], "deepssm-train"),
+            (["explain", wf, "train"], "deepssm-train"),
+            (["plan", wf, "--until", "train"], "deepssm-train"),
+            (["plan", wf, "--force", "predict"], "deepssm-predict"),
+            (["plan", wf, "--only", "analyze"], "deepssm-analyze"),
+            (["plan", wf, "--until", "cohort"], "femur-cohort"),
+            (["plan", wf, "--until", "deepssm-trian"], "deepssm-train"),
+        ]
+        for (arguments, suggestion) in cases {
+            let result = try ssmflow(arguments, in: dir)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.output)")
+            XCTAssertTrue(result.output.contains("did you mean '\(suggestion)'?"), "\(arguments): \(result.output)")
+        }
     }
 
     /// The cached directory a `cache/objects/ab/ab12…` placeholder stands for.
