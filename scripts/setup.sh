@@ -19,7 +19,7 @@ packages=(
 )
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(slurm-wlm munge) ;;
+    --test) packages+=(slurm-wlm munge python3-torch) ;;  # python3-torch: the ShapeWorks model export check
     --bench) packages+=(python3-torch python3-h5py) ;;
     *) echo "setup.sh: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
   esac

@@ -26,5 +26,6 @@ public enum StageCatalog {
         AugmentPoolExporter(),
         CohortExporter(),
         ShapeWorksModelExporter(),
+        ShapeWorksPredictionsExporter(),
     ]
 }

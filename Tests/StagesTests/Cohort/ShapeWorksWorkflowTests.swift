@@ -41,6 +41,40 @@ final class ShapeWorksWorkflowTests: XCTestCase {
         XCTAssertTrue(run.output.contains(" 7 ran, 0 cached, 0 failed"), run.output)
         let show = try SSMFlowProcess.run(["cache", "show", "split", "--cache-dir", cache], in: work)
         XCTAssertTrue(show.output.contains("train: 4 subjects, test: 3 of 7"), show.output)
+
+        // The results as ShapeWorks opens them: a project listing images, meshes and particles.
+        let predictions = work.appendingPathComponent("sw-predictions")
+        let export = try SSMFlowProcess.run(["cache", "export", "deepssm-predict.predictions", predictions.path, "--cache-dir", cache], in: work)
+        XCTAssertEqual(export.status, 0, export.output)
+        for project in ["predictions.swproj", "truth.swproj"] {
+            let data = try Data(contentsOf: predictions.appendingPathComponent(project))
+            let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            let subjects = try XCTUnwrap(json["data"] as? [[String: String]])
+            XCTAssertEqual(subjects.map { $0["name"] }, ["m05_femur", "m06_femur", "m07_femur"])
+            for subject in subjects {
+                for key in ["shape_femur", "groomed_femur", "image_femur", "local_particles_femur", "world_particles_femur"] {
+                    let path = try XCTUnwrap(subject[key], "\(project): \(key)")
+                    XCTAssertTrue(FileManager.default.fileExists(atPath: predictions.appendingPathComponent(path).path), "\(project): \(path)")
+                }
+            }
+        }
+        // The model as ShapeWorks' DeepSSMUtils loads it.
+        let model = work.appendingPathComponent("sw-model")
+        let modelExport = try SSMFlowProcess.run(["cache", "export", "deepssm-train.model", model.path, "--cache-dir", cache], in: work)
+        XCTAssertEqual(modelExport.status, 0, modelExport.output)
+        for path in ["femur_deepssm.json", "femur_deepssm/best_model.torch", "torch_loaders/mean_PCA.npy"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: model.appendingPathComponent(path).path), path)
+        }
+
+        // Bad input: an export directory that is a file; an output that does not exist.
+        let file = work.appendingPathComponent("a-file")
+        try Data("x".utf8).write(to: file)
+        let intoFile = try SSMFlowProcess.run(["cache", "export", "deepssm-train.model", file.path, "--cache-dir", cache], in: work)
+        XCTAssertEqual(intoFile.status, 2, intoFile.output)
+        XCTAssertTrue(intoFile.output.contains("'\(file.path)' is a file, not a directory"), intoFile.output)
+        let noOutput = try SSMFlowProcess.run(["cache", "export", "deepssm-train.weights", model.path + "-2", "--cache-dir", cache], in: work)
+        XCTAssertEqual(noOutput.status, 2, noOutput.output)
+        XCTAssertTrue(noOutput.output.contains("has no output 'weights'"), noOutput.output)
     }
 
     func test_realDataWorkflow_withTheWrongDataDir_namesTheDirectory() throws {
