@@ -110,6 +110,7 @@ final class ShapeWorksModelExportTests: XCTestCase {
         try process.run()
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        print("check-shapeworks-model.py: \(output)", terminator: "")
         XCTAssertEqual(process.terminationStatus, 0, output)
         // 5 convs × 2 + 5 batch norms × 5 + 7 PReLUs + fc1, fc2, pca_pred, fc_fine × 2.
         XCTAssertTrue(output.contains("50 tensors loaded strictly"), output)
