@@ -15,6 +15,7 @@ packages=(
   zlib1g-dev        # gzip NRRD images
   xvfb xauth libgl1-mesa-dri  # off-screen rendering of heat maps (VTK needs an X server)
   libx11-dev        # the VTK shim checks the X display before rendering
+  libinsighttoolkit5-dev  # intensity-based rigid registration of new images (ITK 5.2)
   make
 )
 for arg in "$@"; do
