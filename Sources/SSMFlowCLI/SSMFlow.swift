@@ -33,8 +33,8 @@ public struct SSMFlow: AsyncParsableCommand {
 
         Examples:
           ssmflow run workflows/femur_deepssm.yaml --tiny-test
-          ssmflow plan workflows/femur_deepssm.yaml --set train.epochs=60
-          ssmflow explain workflows/femur_deepssm.yaml train
+          ssmflow plan workflows/femur_deepssm.yaml --set deepssm-train.epochs=60
+          ssmflow explain workflows/femur_deepssm.yaml deepssm-train
           ssmflow diff last~1 last
 
         Exit codes: 0 ok, 1 a stage failed, 2 invalid workflow or arguments.

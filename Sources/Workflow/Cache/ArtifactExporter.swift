@@ -15,13 +15,18 @@ public struct ArtifactExportRequest: Sendable {
     public var url: URL
     /// Every output of the same record, by name, this one included (read-only).
     public var outputs: [String: URL]
+    /// The artifacts the record's stage read, by input name (read-only; an
+    /// input may be missing from the cache after a gc: check before reading).
+    public var inputs: [String: URL]
 
-    public init(kind: String, stage: String, output: String, url: URL, outputs: [String: URL]) {
+    public init(kind: String, stage: String, output: String, url: URL, outputs: [String: URL],
+                inputs: [String: URL] = [:]) {
         self.kind = kind
         self.stage = stage
         self.output = output
         self.url = url
         self.outputs = outputs
+        self.inputs = inputs
     }
 }
 
@@ -53,13 +58,18 @@ extension CacheMaintenance {
     /// `directory/<output>`. `raw` skips the exporters.
     public func exportArtifact(_ record: StageRecord, output: String, to directory: URL,
                                exporters: [any ArtifactExporter], raw: Bool = false) throws -> ExportResult {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CacheError("'\(directory.path)' is a file, not a directory; export \(record.stage).\(output) into a new or empty directory")
+        }
         guard let stored = record.outputs[output] else {
             throw CacheError("stage '\(record.stage)' has no output '\(output)'; outputs: \(record.outputs.keys.sorted().joined(separator: ", "))")
         }
         let request = ArtifactExportRequest(
             kind: record.manifest.kind, stage: record.stage, output: output,
             url: store.objectURL(stored.digest.hex),
-            outputs: record.outputs.mapValues { store.objectURL($0.digest.hex) })
+            outputs: record.outputs.mapValues { store.objectURL($0.digest.hex) },
+            inputs: record.manifest.inputs.mapValues { store.objectURL($0) })
         guard !raw, let exporter = exporters.first(where: { $0.handles(request) }) else {
             return .copy(try export(stored, named: output, to: directory))
         }
