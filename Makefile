@@ -10,7 +10,7 @@ SSMFLOW := .build/release/ssmflow
 setup:
 	@scripts/setup.sh
 
-# ssmflow loads libSSMFlowTorch.so and libSSMFlowVTK.so on first use; build them beside it.
+# ssmflow loads libSSMFlowTorch.so, libSSMFlowVTK.so and libSSMFlowITK.so on first use; build them beside it.
 build: setup
 	SWIFT=$(SWIFT) scripts/build-native.sh -c release
 	$(SWIFT) build -c release --product ssmflow

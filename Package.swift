@@ -45,6 +45,7 @@ let package = Package(
         // `make build` builds them next to `ssmflow`.
         .library(name: "SSMFlowTorch", type: .dynamic, targets: ["TorchNative"]),
         .library(name: "SSMFlowVTK", type: .dynamic, targets: ["VTKNative"]),
+        .library(name: "SSMFlowITK", type: .dynamic, targets: ["ITKNative"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -62,6 +63,17 @@ let package = Package(
         .target(name: "CNativeLoader", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CTorchShim", dependencies: ["CNativeLoader"]),
         .target(name: "CVTKShim", dependencies: ["CNativeLoader"]),
+        .target(name: "CITKShim", dependencies: ["CNativeLoader"]),
+        // ITK 5.2 (Debian's libinsighttoolkit5-dev): registration of new images.
+        .target(
+            name: "ITKNative",
+            // -O2 even in debug builds: ITK's templates at -O0 make one registration ~10x slower.
+            cxxSettings: [.unsafeFlags(["-I/usr/include/ITK-5.2", "-O2", "-Wno-deprecated-declarations"])],
+            linkerSettings: ["ITKRegistrationMethodsv4", "ITKOptimizersv4", "ITKOptimizers", "ITKTransform",
+                             "ITKStatistics", "ITKCommon", "ITKSmoothing", "ITKVNLInstantiation", "itkvnl_algo",
+                             "itkvnl", "itkv3p_netlib", "itkvcl", "itksys", "itkdouble-conversion", "itklbfgs"]
+                .map { .linkedLibrary("\($0)-5.2") } + [.unsafeFlags(["-Xlinker", "-Bsymbolic-functions"])]
+        ),
         .target(
             name: "TorchNative",
             // include/ctorch.h links to the header in CTorchShim: one header, two users.
@@ -82,7 +94,7 @@ let package = Package(
         ),
         .target(name: "TorchKit", dependencies: ["CTorchShim", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
-        .target(name: "GeometryKit", dependencies: ["CVTKShim", "CZlib"],
+        .target(name: "GeometryKit", dependencies: ["CVTKShim", "CITKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),
 
         // MARK: engine, stages, command line
@@ -131,7 +143,7 @@ let package = Package(
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
         .testTarget(name: "ShapeModelTests", dependencies: ["ShapeModel", "GeometryKit"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "ShapeModel", "Workflow", "WorkflowTesting"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "ShapeModel", "Workflow", "WorkflowTesting", "SSMFlowCLI"]),
     ],
     cxxLanguageStandard: .cxx17
 )

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Generates the dlopen trampolines of the native shims from their C headers.
 
-Every function declared in Sources/CTorchShim/include/ctorch.h and
-Sources/CVTKShim/include/cvtk.h gets a definition of the same name and
+Every function declared in Sources/CTorchShim/include/ctorch.h,
+Sources/CVTKShim/include/cvtk.h and Sources/CITKShim/include/citk.h gets a definition of the same name and
 signature that loads the shared library implementing it (libSSMFlowTorch.so,
-libSSMFlowVTK.so) on first use and forwards the call. Swift keeps calling the
+libSSMFlowVTK.so, libSSMFlowITK.so) on first use and forwards the call. Swift keeps calling the
 C names; the executables never link libtorch or VTK.
 
     scripts/native-trampolines.py           rewrite the trampolines
@@ -31,6 +31,11 @@ SHIMS = [
          include="cvtk.h", prefix="cvtk", library="libSSMFlowVTK.so",
          product="SSMFlowVTK", status="cvtk_status", error_value="CVTK_ERROR",
          free_string="cvtk_free_string"),
+    dict(header="Sources/CITKShim/include/citk.h",
+         output="Sources/CITKShim/citk_trampolines.c",
+         include="citk.h", prefix="citk", library="libSSMFlowITK.so",
+         product="SSMFlowITK", status="citk_status", error_value="CITK_ERROR",
+         free_string="citk_free_string"),
 ]
 
 DECLARATION = re.compile(r"^(?P<ret>[\w\s\*]+?)\s*\b(?P<name>\w+)\s*\((?P<params>[^()]*)\)$", re.S)

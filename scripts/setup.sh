@@ -16,11 +16,12 @@ packages=(
   zlib1g-dev        # gzip NRRD images
   xvfb xauth libgl1-mesa-dri  # off-screen rendering of heat maps (VTK needs an X server)
   libx11-dev        # the VTK shim checks the X display before rendering
+  libinsighttoolkit5-dev  # intensity-based rigid registration of new images (ITK 5.2)
   make
 )
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(slurm-wlm munge python3-torch python3-h5py) ;;
+    --test) packages+=(slurm-wlm munge python3-torch python3-h5py) ;;  # python3-torch: the ShapeWorks model export check and, with python3-h5py, the PyTorch interop test
     --bench) packages+=(python3-torch python3-h5py) ;;
     *) echo "setup.sh: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
   esac

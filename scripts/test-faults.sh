@@ -110,8 +110,8 @@ echo "== export onto a file"
 "$ENGINE" run chain.yaml --cache-dir c1 --set params.size=10 >/dev/null 2>&1
 touch afile
 "$ENGINE" cache export b.o afile --cache-dir c1 >export.log 2>&1; rc=$?
-[[ $rc == 1 ]] && grep -q "is a file, not a directory" export.log && ! grep -q Code= export.log
-check "cache export onto a file: words, exit 1" $? "exit $rc: $(cat export.log)"
+[[ $rc == 2 ]] && grep -q "is a file, not a directory" export.log && ! grep -q Code= export.log
+check "cache export onto a file: words, exit 2 (invalid arguments)" $? "exit $rc: $(cat export.log)"
 
 echo "== kill -9 at several points"
 "$ENGINE" run chain.yaml --cache-dir clean --set params.size=10 >/dev/null 2>&1

@@ -39,6 +39,7 @@ static struct {
     ctorch_status (*ctorch_model_state_entry)(const ctorch_model *model, int64_t index, char **name, ctorch_dtype *dtype, int32_t *rank, int64_t *shape, char **error);
     ctorch_status (*ctorch_model_state_read)(const ctorch_model *model, const char *name, ctorch_dtype dtype, void *values, int64_t count, char **error);
     ctorch_status (*ctorch_model_state_write)(ctorch_model *model, const char *name, ctorch_dtype dtype, const void *values, int64_t count, char **error);
+    ctorch_status (*ctorch_save_tensor_dict)(const char *path, int64_t count, const char *const *names, const ctorch_dtype *dtypes, const int32_t *ranks, const int64_t *shapes, const void *const *values, char **error);
 } impl;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -109,6 +110,8 @@ static void load(void) {
     *(void **)&impl.ctorch_model_state_read = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_state_write", &load_error))) return;
     *(void **)&impl.ctorch_model_state_write = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_save_tensor_dict", &load_error))) return;
+    *(void **)&impl.ctorch_save_tensor_dict = symbol;
     loaded = 1;
 }
 
@@ -271,4 +274,9 @@ ctorch_status ctorch_model_state_read(const ctorch_model *model, const char *nam
 ctorch_status ctorch_model_state_write(ctorch_model *model, const char *name, ctorch_dtype dtype, const void *values, int64_t count, char **error) {
     if (!ready()) { fail(error); return CTORCH_ERROR; }
     return impl.ctorch_model_state_write(model, name, dtype, values, count, error);
+}
+
+ctorch_status ctorch_save_tensor_dict(const char *path, int64_t count, const char *const *names, const ctorch_dtype *dtypes, const int32_t *ranks, const int64_t *shapes, const void *const *values, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_save_tensor_dict(path, count, names, dtypes, ranks, shapes, values, error);
 }

@@ -33,7 +33,7 @@ struct AugmentCommand: ParsableCommand {
 
         func run() throws {
             let root = URL(fileURLWithPath: destination)
-            try AugmentExport.writeReferenceLayout(pool: URL(fileURLWithPath: pool), pca: URL(fileURLWithPath: pca), to: root)
+            try ReferenceAugmentationLayout.writeReferenceLayout(pool: URL(fileURLWithPath: pool), pca: URL(fileURLWithPath: pca), to: root)
             print("wrote \(root.path) (Generated-Images/, Generated-Particles/, Original-Images/, Original-Particles/, PCA_Particle_Info/, TotalData.csv)")
         }
     }

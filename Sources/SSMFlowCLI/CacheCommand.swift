@@ -12,8 +12,8 @@ struct CacheCommand: ParsableCommand {
 
         Examples:
           ssmflow cache ls
-          ssmflow cache show train
-          ssmflow cache export predict.particles out/
+          ssmflow cache show augment
+          ssmflow cache export split.test femur-test/
           ssmflow cache verify
           ssmflow cache gc --keep-last 3 --dry-run
         """,
@@ -40,7 +40,7 @@ struct CacheCommand: ParsableCommand {
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "show", abstract: "Show a record's manifest and outputs, with a typed summary of each.",
-            discussion: "Examples:\n  ssmflow cache show train\n  ssmflow cache show femur/train\n  ssmflow cache show 3fa9c2   # a record key or an object digest prefix")
+            discussion: "Examples:\n  ssmflow cache show augment\n  ssmflow cache show femur-deepssm/augment\n  ssmflow cache show 3fa9c2   # a record key or an object digest prefix")
         @OptionGroup var cache: CacheOptions
         @Argument(help: "A stage id (its latest result), WORKFLOW/STAGE, a record key prefix or an object digest prefix.")
         var reference: String
@@ -117,7 +117,7 @@ struct CacheCommand: ParsableCommand {
             Any other artifact, or any with --raw, is copied as it is to DIR/OUTPUT.
 
             Examples:
-              ssmflow cache export predict.particles out/
+              ssmflow cache export split.test femur-test/
               ssmflow cache export augment.pool augmentation/
               ssmflow cache export split.train femur-train/
               ssmflow cache export augment.pool out/ --raw

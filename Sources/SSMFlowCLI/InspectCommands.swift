@@ -67,7 +67,7 @@ struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Every ingredient of a stage's key now vs. in its cached record, side by side.",
-        discussion: "Example:\n  ssmflow explain workflows/femur_deepssm.yaml train --set train.epochs=60"
+        discussion: "Example:\n  ssmflow explain workflows/femur_deepssm.yaml deepssm-train --set deepssm-train.epochs=60"
     )
 
     @OptionGroup var workflow: WorkflowOptions

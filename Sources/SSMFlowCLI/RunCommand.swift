@@ -17,8 +17,8 @@ struct RunCommand: AsyncParsableCommand {
         Examples:
           ssmflow run workflows/femur_deepssm.yaml
           ssmflow run workflows/femur_deepssm.yaml --tiny-test --jobs 2
-          ssmflow run workflows/femur_deepssm.yaml --set train.epochs=60 --until train
-          ssmflow run workflows/femur_deepssm.yaml --force predict
+          ssmflow run workflows/femur_deepssm.yaml --set deepssm-train.epochs=60 --until deepssm-train
+          ssmflow run workflows/femur_deepssm.yaml --force deepssm-predict
           ssmflow run workflows/femur_deepssm.yaml --executor slurm
         """
     )
@@ -30,11 +30,18 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print every stage's log lines as they come.")
     var verbose = false
 
+    @Flag(name: .shortAndLong, help: "Without a terminal, print no progress lines (starts, ends, warnings and errors only).")
+    var quiet = false
+
+    func validate() throws {
+        if verbose && quiet { throw ValidationError("use either --verbose or --quiet, not both") }
+    }
+
     func run() async throws {
         let (engine, resolved) = try workflow.load { [workflow, cluster] resolved, cache in
             try cluster.makeExecutor(for: resolved, from: workflow, cache: cache)
         }
-        let display = ProgressDisplay(verbose: verbose)
+        let display = ProgressDisplay(verbose: verbose, quiet: quiet)
         let options = selection.runOptions
         let task = Task {
             try await engine.run(resolved, options: options, observer: display.observer)
@@ -114,7 +121,7 @@ struct PlanCommand: AsyncParsableCommand {
         'stage code version 2 → 3', 'never run', 'forced', 'output missing: ...'.
 
         Examples:
-          ssmflow plan workflows/femur_deepssm.yaml --set train.epochs=60
+          ssmflow plan workflows/femur_deepssm.yaml --set deepssm-train.epochs=60
           ssmflow plan workflows/femur_deepssm.yaml --json
         """
     )
@@ -145,7 +152,7 @@ struct ExecStageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec-stage",
         abstract: "Run one stage whose inputs are cached and commit it (used by cluster executors).",
-        discussion: "Example:\n  ssmflow exec-stage workflows/femur_deepssm.yaml --stage train --key 3fa9c2...",
+        discussion: "Example:\n  ssmflow exec-stage workflows/femur_deepssm.yaml --stage deepssm-train --key 3fa9c2...",
         shouldDisplay: false
     )
 

@@ -33,8 +33,8 @@ public struct SSMFlow: AsyncParsableCommand {
 
         Examples:
           ssmflow run workflows/femur_deepssm.yaml --tiny-test
-          ssmflow plan workflows/femur_deepssm.yaml --set train.epochs=60
-          ssmflow explain workflows/femur_deepssm.yaml train
+          ssmflow plan workflows/femur_deepssm.yaml --set deepssm-train.epochs=60
+          ssmflow explain workflows/femur_deepssm.yaml deepssm-train
           ssmflow diff last~1 last
 
         Exit codes: 0 ok, 1 a run, a stage or the cache failed (a full disk, a read-only cache), 2 invalid workflow or arguments, 130 interrupted.
@@ -65,6 +65,9 @@ public struct SSMFlow: AsyncParsableCommand {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))
             Foundation.exit(2)
         } catch let error as PlanError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as CacheError where error.isInvalidInput {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(2)
         } catch let error as ValidationError {

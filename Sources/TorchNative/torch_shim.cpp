@@ -4,7 +4,9 @@
 
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -459,6 +461,37 @@ ctorch_status ctorch_model_state_write(ctorch_model *model, const char *name, ct
         torch::NoGradGuard no_grad;
         auto source = torch::from_blob(const_cast<void *>(values), target.sizes(), target.scalar_type());
         target.copy_(source);
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_save_tensor_dict(const char *path, int64_t count, const char *const *names,
+                                      const ctorch_dtype *dtypes, const int32_t *ranks,
+                                      const int64_t *shapes, const void *const *values, char **error) {
+    return guarded(error, [&] {
+        c10::Dict<std::string, torch::Tensor> dict;
+        for (int64_t i = 0; i < count; ++i) {
+            if (ranks[i] < 0 || ranks[i] > CTORCH_MAX_RANK) {
+                return fail(error, std::string("tensor '") + names[i] + "' has rank " + std::to_string(ranks[i]) +
+                                       "; ranks go from 0 to " + std::to_string(CTORCH_MAX_RANK));
+            }
+            std::vector<int64_t> sizes(shapes + CTORCH_MAX_RANK * i, shapes + CTORCH_MAX_RANK * i + ranks[i]);
+            auto tensor = torch::from_blob(const_cast<void *>(values[i]), sizes, scalar_type(dtypes[i])).clone();
+            dict.insert(names[i], tensor);
+        }
+        const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+        const std::string temporary = std::string(path) + ".partial";
+        FILE *file = std::fopen(temporary.c_str(), "wb");
+        if (file == nullptr) {
+            return fail(error, "cannot create " + temporary + ": " + std::strerror(errno));
+        }
+        const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size();
+        const bool closed = std::fclose(file) == 0;
+        if (!written || !closed || std::rename(temporary.c_str(), path) != 0) {
+            const std::string reason = std::strerror(errno);
+            std::remove(temporary.c_str());
+            return fail(error, std::string("cannot write ") + path + ": " + reason);
+        }
         return CTORCH_OK;
     });
 }

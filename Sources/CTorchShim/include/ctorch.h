@@ -171,6 +171,22 @@ ctorch_status ctorch_model_state_write(ctorch_model *model, const char *name,
                                        ctorch_dtype dtype, const void *values, int64_t count,
                                        char **error);
 
+/* ---- files for PyTorch ---- */
+
+/**
+ * Writes `count` named tensors to `path` as one dictionary (name -> tensor, in
+ * the given order) in PyTorch's serialization format, so that Python's
+ * `torch.load(path)` returns it as a dict (e.g. a state dict for
+ * `Module.load_state_dict`). Tensor i has dtype `dtypes[i]`, rank `ranks[i]`
+ * (at most CTORCH_MAX_RANK) with its extents at
+ * `shapes[CTORCH_MAX_RANK * i ... CTORCH_MAX_RANK * i + ranks[i] - 1]`, and
+ * contiguous row-major values at `values[i]` (copied; the caller keeps them).
+ * The file is written whole or not at all (a temporary file, then rename).
+ */
+ctorch_status ctorch_save_tensor_dict(const char *path, int64_t count, const char *const *names,
+                                      const ctorch_dtype *dtypes, const int32_t *ranks,
+                                      const int64_t *shapes, const void *const *values, char **error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -147,26 +147,18 @@ public struct Augment: ShardedStage {
         try encoder.encode(index).write(to: pool.appendingPathComponent(TrainingPool.indexName))
 
         let opened = try TrainingPool(directory: pool)
-        try AugmentExport.totalData(opened).write(to: context.outputURL("total_data"), atomically: false, encoding: .utf8)
+        try ReferenceAugmentationLayout.totalData(opened).write(to: context.outputURL("total_data"), atomically: false, encoding: .utf8)
         try AugmentPlots.write(opened, to: context.outputURL("plots"), draw: params.plots)
     }
 
     /// The training subjects as the pool's first stack, with their PCA scores.
     private func writeOriginals(_ cohort: Cohort, model: PCAModel, world: [ParticleSet], local: [ParticleSet], to url: URL) throws {
-        let writer = try SampleStackWriter(creating: url, ids: cohort.ids, geometry: SampleStack.Geometry(
-            dims: [cohort.dims.x, cohort.dims.y, cohort.dims.z],
-            spacing: [cohort.spacing.x, cohort.spacing.y, cohort.spacing.z],
-            origin: [cohort.origin.x, cohort.origin.y, cohort.origin.z]))
-        let m = model.numParticles
-        try writer.addArray("images", type: .float32, sampleShape: [cohort.dims.z, cohort.dims.y, cohort.dims.x], gzipLevel: nil)
-        try writer.addArray("particles_local", type: .float64, sampleShape: [m, 3], gzipLevel: nil)
-        try writer.addArray("particles_world", type: .float64, sampleShape: [m, 3], gzipLevel: nil)
-        try writer.addArray("scores", type: .float64, sampleShape: [model.numModes], gzipLevel: nil)
+        let writer = try PoolStackLayout.writer(at: url, ids: cohort.ids, dims: cohort.dims, spacing: cohort.spacing,
+                                                origin: cohort.origin, numParticles: model.numParticles,
+                                                numModes: model.numModes, imageGzip: nil, generated: false)
         for i in 0..<cohort.count {
-            try writer.put("images", sample: i, try cohort.image(i).voxels)
-            try writer.put("particles_local", sample: i, local[i].flattened)
-            try writer.put("particles_world", sample: i, world[i].flattened)
-            try writer.put("scores", sample: i, model.scores[i])
+            try PoolStackLayout.put(.init(image: try cohort.image(i).voxels, local: local[i], world: world[i],
+                                          scores: model.scores[i], base: nil), at: i, into: writer)
         }
         try writer.finish()
     }

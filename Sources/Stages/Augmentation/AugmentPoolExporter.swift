@@ -4,7 +4,7 @@ import Workflow
 /// `ssmflow cache export augment.pool DIR`: the training pool in the
 /// reference's folder layout (`Generated-Images/*.nrrd`,
 /// `Generated-Particles/*.particles`, `PCA_Particle_Info/`, `TotalData.csv`),
-/// written by `AugmentExport.writeReferenceLayout` from the pool and the same
+/// written by `ReferenceAugmentationLayout.writeReferenceLayout` from the pool and the same
 /// record's `pca` output.
 public struct AugmentPoolExporter: ArtifactExporter {
     public init() {}
@@ -17,6 +17,6 @@ public struct AugmentPoolExporter: ArtifactExporter {
         guard let pca = request.outputs["pca"] else {
             throw StageFailure("the record of stage '\(request.stage)' has no 'pca' output to export with its pool; run the workflow again")
         }
-        try AugmentExport.writeReferenceLayout(pool: request.url, pca: pca, to: directory)
+        try ReferenceAugmentationLayout.writeReferenceLayout(pool: request.url, pca: pca, to: directory)
     }
 }

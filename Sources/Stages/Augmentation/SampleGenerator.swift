@@ -106,28 +106,17 @@ public final class SampleGenerator: @unchecked Sendable {
     public func writeShard(to url: URL, first: Int, count: Int, threads: Int, gzipLevel: Int?) throws {
         let ids = (first..<(first + count)).map(Self.id)
         let grid = try image(0)
-        let writer = try SampleStackWriter(creating: url, ids: ids, geometry: SampleStack.Geometry(
-            dims: [grid.dims.x, grid.dims.y, grid.dims.z],
-            spacing: [grid.spacing.x, grid.spacing.y, grid.spacing.z],
-            origin: [grid.origin.x, grid.origin.y, grid.origin.z]))
-        let m = model.numParticles
-        try writer.addArray("images", type: .float32, sampleShape: [grid.dims.z, grid.dims.y, grid.dims.x], gzipLevel: gzipLevel)
-        try writer.addArray("particles_local", type: .float64, sampleShape: [m, 3], gzipLevel: nil)
-        try writer.addArray("particles_world", type: .float64, sampleShape: [m, 3], gzipLevel: nil)
-        try writer.addArray("scores", type: .float64, sampleShape: [model.numModes], gzipLevel: nil)
-        // Base and nearest training shape, for diagnostics.
-        try writer.addArray("base", type: .int64, sampleShape: [2], gzipLevel: nil)
+        let writer = try PoolStackLayout.writer(at: url, ids: ids, dims: grid.dims, spacing: grid.spacing, origin: grid.origin,
+                                                numParticles: model.numParticles, numModes: model.numModes,
+                                                imageGzip: gzipLevel, generated: true)
         let queue = OrderedWork(count: count, workers: max(1, threads), window: max(1, threads) + 1) { j in
             try self.sample(first + j)
         }
         defer { queue.stop() }
         for j in 0..<count {
             let s = try queue.result(j)
-            try writer.put("images", sample: j, s.image.voxels)
-            try writer.put("particles_local", sample: j, s.local.flattened)
-            try writer.put("particles_world", sample: j, s.world.flattened)
-            try writer.put("scores", sample: j, s.scores)
-            try writer.put("base", sample: j, [Int64(s.base), Int64(s.nearest)])
+            try PoolStackLayout.put(.init(image: s.image.voxels, local: s.local, world: s.world, scores: s.scores,
+                                          base: (s.base, s.nearest)), at: j, into: writer)
         }
         try writer.finish()
     }

@@ -25,5 +25,7 @@ public enum StageCatalog {
     public static let exporters: [any ArtifactExporter] = [
         AugmentPoolExporter(),
         CohortExporter(),
+        ShapeWorksModelExporter(),
+        ShapeWorksPredictionsExporter(),
     ]
 }

@@ -19,11 +19,16 @@ public struct ShapeWorksFemur: Stage, ReadsExternalFiles {
         public var data_dir = ""
         /// Particle folder under shape_models/femur (empty: the only numbered one, e.g. 1024).
         public var particles_dir = ""
+        /// Read only the first N subjects in id order (0: all), for a quick check.
+        public var subjects = 0
 
         public init() {}
 
         public func validate() -> [ParameterIssue] {
-            data_dir.isEmpty ? [ParameterIssue("data_dir", "is required: the folder that holds groomed/ and shape_models/")] : []
+            var issues: [ParameterIssue] = []
+            if data_dir.isEmpty { issues.append(ParameterIssue("data_dir", "is required: the folder that holds groomed/ and shape_models/")) }
+            if subjects < 0 || subjects == 1 { issues.append(ParameterIssue("subjects", "must be 0 (all) or at least 2; got \(subjects)")) }
+            return issues
         }
     }
 
@@ -35,14 +40,21 @@ public struct ShapeWorksFemur: Stage, ReadsExternalFiles {
         let root = params.data_dir.hasPrefix("/")
             ? URL(fileURLWithPath: params.data_dir)
             : context.workflowDirectory.appendingPathComponent(params.data_dir)
-        try Self.load(root, particleDirectory: params.particles_dir, into: context.outputURL("cohort"),
+        try Self.load(root, particleDirectory: params.particles_dir, subjects: params.subjects, into: context.outputURL("cohort"),
                       progress: { context.progress($0, of: $1, "subjects") })
     }
 
     /// Reads the dataset in `root` and writes it as a cohort at `output`.
-    public static func load(_ root: URL, particleDirectory: String = "", into output: URL,
+    /// `subjects` > 0 keeps the first that many subjects in id order.
+    public static func load(_ root: URL, particleDirectory: String = "", subjects: Int = 0, into output: URL,
                             progress: (Int, Int) -> Void = { _, _ in }) throws {
-        let listing = try ShapeWorksFemurLayout.listing(of: root, particleDirectory: particleDirectory)
+        var listing = try ShapeWorksFemurLayout.listing(of: root, particleDirectory: particleDirectory)
+        if subjects > 0 {
+            guard subjects <= listing.ids.count else {
+                throw StageFailure("subjects is \(subjects) but \(root.path) holds \(listing.ids.count); lower subjects or set it to 0 (all)")
+            }
+            listing.ids = Array(listing.ids.prefix(subjects))
+        }
         var writer: CohortWriter?
         var first: (id: String, image: ImageVolume, particles: Int)?
         for (i, id) in listing.ids.enumerated() {

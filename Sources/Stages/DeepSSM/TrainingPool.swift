@@ -98,26 +98,26 @@ public final class TrainingPool: @unchecked Sendable {
     /// The image of sample i, on the pool's grid.
     public func image(_ i: Int) throws -> ImageVolume {
         let (stack, j) = try locate(i)
-        let voxels: [Float] = try stack.sample("images", j)
+        let voxels: [Float] = try stack.sample(PoolStackLayout.images, j)
         return ImageVolume(dims: dims, spacing: spacing, origin: origin, voxels: voxels)
     }
 
     /// Raw world PCA scores of sample i (K values).
     public func scores(_ i: Int) throws -> [Double] {
         let (stack, j) = try locate(i)
-        return try stack.sample("scores", j)
+        return try stack.sample(PoolStackLayout.scores, j)
     }
 
     /// Particles of sample i in the image (local) frame.
     public func localParticles(_ i: Int) throws -> ParticleSet {
         let (stack, j) = try locate(i)
-        return ParticleSet(flattened: try stack.sample("particles_local", j, as: Double.self))
+        return ParticleSet(flattened: try stack.sample(PoolStackLayout.particlesLocal, j, as: Double.self))
     }
 
     /// Particles of sample i in the world (Procrustes) frame.
     public func worldParticles(_ i: Int) throws -> ParticleSet {
         let (stack, j) = try locate(i)
-        return ParticleSet(flattened: try stack.sample("particles_world", j, as: Double.self))
+        return ParticleSet(flattened: try stack.sample(PoolStackLayout.particlesWorld, j, as: Double.self))
     }
 
     /// Whether sample i is a training subject (originals come first).

@@ -15,13 +15,18 @@ public struct ArtifactExportRequest: Sendable {
     public var url: URL
     /// Every output of the same record, by name, this one included (read-only).
     public var outputs: [String: URL]
+    /// The artifacts the record's stage read, by input name (read-only; an
+    /// input may be missing from the cache after a gc: check before reading).
+    public var inputs: [String: URL]
 
-    public init(kind: String, stage: String, output: String, url: URL, outputs: [String: URL]) {
+    public init(kind: String, stage: String, output: String, url: URL, outputs: [String: URL],
+                inputs: [String: URL] = [:]) {
         self.kind = kind
         self.stage = stage
         self.output = output
         self.url = url
         self.outputs = outputs
+        self.inputs = inputs
     }
 }
 
@@ -54,16 +59,17 @@ extension CacheMaintenance {
     public func exportArtifact(_ record: StageRecord, output: String, to directory: URL,
                                exporters: [any ArtifactExporter], raw: Bool = false) throws -> ExportResult {
         guard let stored = record.outputs[output] else {
-            throw CacheError("stage '\(record.stage)' has no output '\(output)'; outputs: \(record.outputs.keys.sorted().joined(separator: ", "))")
+            throw CacheError("stage '\(record.stage)' has no output '\(output)'; outputs: \(record.outputs.keys.sorted().joined(separator: ", "))", invalidInput: true)
         }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw CacheError("'\(directory.path)' is a file, not a directory; export \(record.stage).\(output) into a new or empty directory")
+            throw CacheError("'\(directory.path)' is a file, not a directory; export \(record.stage).\(output) into a new or empty directory", invalidInput: true)
         }
         let request = ArtifactExportRequest(
             kind: record.manifest.kind, stage: record.stage, output: output,
             url: store.objectURL(stored.digest.hex),
-            outputs: record.outputs.mapValues { store.objectURL($0.digest.hex) })
+            outputs: record.outputs.mapValues { store.objectURL($0.digest.hex) },
+            inputs: record.manifest.inputs.mapValues { store.objectURL($0) })
         guard !raw, let exporter = exporters.first(where: { $0.handles(request) }) else {
             return .copy(try export(stored, named: output, to: directory))
         }
@@ -72,7 +78,7 @@ extension CacheMaintenance {
             throw CacheError("output '\(name)' of stage '\(record.stage)' (object \(url.lastPathComponent.prefix(12))) is missing from the cache; run the workflow again, then export")
         }
         if let existing = try? fm.contentsOfDirectory(atPath: directory.path), !existing.isEmpty {
-            throw CacheError("'\(directory.path)' is not empty; export \(record.stage).\(output) into a new or empty directory, or add --raw for a plain copy")
+            throw CacheError("'\(directory.path)' is not empty; export \(record.stage).\(output) into a new or empty directory, or add --raw for a plain copy", invalidInput: true)
         }
         // An exporter reads the objects itself: rehash them first, so a corrupt
         // object is never handed on under an unchanged file signature.

@@ -45,13 +45,13 @@ public struct CacheMaintenance: Sendable {
             }
         }
         if byStage.count > 1 {
-            throw CacheError("stage '\(reference)' has results in several workflows (\(byStage.map(\.workflow).joined(separator: ", "))); write WORKFLOW/STAGE")
+            throw CacheError("stage '\(reference)' has results in several workflows (\(byStage.map(\.workflow).joined(separator: ", "))); write WORKFLOW/STAGE", invalidInput: true)
         }
         let keys = store.allRecordKeys().filter { $0.hasPrefix(reference.lowercased()) }
         if keys.count == 1, let record = store.record(keys[0]) { return record }
-        if keys.count > 1 { throw CacheError("key prefix '\(reference)' matches \(keys.count) records; give more characters") }
+        if keys.count > 1 { throw CacheError("key prefix '\(reference)' matches \(keys.count) records; give more characters", invalidInput: true) }
         let stages = Array(Set(refs.map(\.stage))).sorted()
-        throw CacheError("no cached stage or record '\(reference)'\(didYouMean(reference, among: stages)); 'ssmflow cache ls' lists them")
+        throw CacheError("no cached stage or record '\(reference)'\(didYouMean(reference, among: stages)); 'ssmflow cache ls' lists them", invalidInput: true)
     }
 
     /// A problem found by `verify`.
@@ -238,7 +238,7 @@ public struct CacheMaintenance: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let target = directory.appendingPathComponent(name)
         if FileManager.default.fileExists(atPath: target.path) {
-            throw CacheError("'\(target.path)' already exists; remove it or export to another directory")
+            throw CacheError("'\(target.path)' already exists; remove it or export to another directory", invalidInput: true)
         }
         try FileManager.default.copyItem(at: store.objectURL(artifact.digest.hex), to: target)
         // What leaves the cache is checked: the copy is hashed and must have the

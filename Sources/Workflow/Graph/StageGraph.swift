@@ -1,23 +1,5 @@
 import Foundation
 
-/// A stage of a resolved workflow: kind, canonical parameters, connections.
-public struct ResolvedStage: Sendable {
-    public var id: String
-    public var kind: StageKind
-    /// Parameters after references, profile, overrides and defaults, re-encoded
-    /// from the decoded params struct (canonical: `1e-4` == `0.0001`).
-    public var params: ParamValue
-    /// Input name → the output it reads.
-    public var inputs: [String: ArtifactAddress]
-    /// Declared output names, in declaration order.
-    public var outputs: [String]
-    /// External files the stage reads (relative path → absolute URL), hashed into its key.
-    public var files: [String: URL]
-    public var location: SourceLocation
-    /// `resources:` as written for this stage (not part of its key).
-    public var resources = JobResources()
-}
-
 /// The DAG of a workflow: stages in a topological order that keeps file order
 /// where the edges allow it.
 public struct StageGraph: Sendable {
@@ -102,29 +84,5 @@ public struct StageGraph: Sendable {
             stack.append(contentsOf: dependents[id] ?? [])
         }
         return seen
-    }
-}
-
-/// A workflow ready to plan and run.
-public struct ResolvedWorkflow: Sendable {
-    public var name: String
-    /// The workflow file (or label).
-    public var file: String
-    /// The directory external files are resolved against.
-    public var directory: URL
-    public var graph: StageGraph
-    /// Shared `params:` after overrides.
-    public var sharedParams: [String: ParamValue]
-    public var profile: String?
-    /// `--set` overrides as given.
-    public var overrides: [String]
-    /// `cache: {dir:}` from the file, resolved against `directory`.
-    public var cacheDirectory: URL?
-    /// `executor:` from the file (the local executor when absent).
-    public var executor = ExecutorSpec()
-
-    /// What the job of stage `id` asks for: its own `resources:` over the executor's defaults.
-    public func resources(for id: String) -> JobResources {
-        (graph[id]?.resources ?? JobResources()).merged(over: executor.resources)
     }
 }

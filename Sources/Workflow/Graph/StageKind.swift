@@ -1,23 +1,5 @@
 import Foundation
 
-/// A stage kind whose inputs or outputs depend on its parameters (the `shell`
-/// kind declares its outputs in the workflow). Kinds that adopt it are checked
-/// against these ports instead of the static ones.
-public protocol DynamicPorts {
-    associatedtype Params: StageParameters
-    /// The inputs this instance accepts, given the names the workflow connects.
-    static func inputs(for params: Params, connected: [String]) -> [Port]
-    static func outputs(for params: Params) -> [Port]
-}
-
-/// A stage kind that reads files named in its parameters (a script, a config):
-/// their contents become part of the stage key. Paths are relative to the
-/// workflow file's directory.
-public protocol ReadsExternalFiles {
-    associatedtype Params: StageParameters
-    static func externalFiles(_ params: Params) -> [String]
-}
-
 /// A type-erased stage kind: what the engine needs of a `Stage` type.
 public struct StageKind: Sendable {
     public let type: any Stage.Type
@@ -99,42 +81,4 @@ extension ReadsExternalFiles {
     static func files(_ value: ParamValue) -> [String] {
         (try? value.decode(Params.self)).map { externalFiles($0) } ?? []
     }
-}
-
-/// The stage kinds a workflow may use, plus the hooks that give artifacts and
-/// runs their domain meaning (inspectors, exporters, finishers). The engine registers its
-/// built-in `shell` kind; the command line adds the pipeline's kinds.
-public struct StageRegistry: Sendable {
-    public private(set) var kinds: [String: StageKind] = [:]
-    /// Summarisers for `ssmflow cache show` (first match wins; plain files otherwise).
-    public var inspectors: [any ArtifactInspector] = []
-    /// Writers of domain layouts for `ssmflow cache export` (first that handles
-    /// an artifact wins; a plain copy otherwise).
-    public var exporters: [any ArtifactExporter] = []
-    /// Called after every run, in order.
-    public var finishers: [any RunFinisher] = []
-    /// The `executor:` kinds a workflow may name; the command line adds the
-    /// executors it can build (`slurm`).
-    public var executorKinds: [String] = ["local"]
-
-    /// A registry with the built-in kinds (`shell`) and `kinds`.
-    public init(_ kinds: [any Stage.Type] = [], includeBuiltins: Bool = true) {
-        if includeBuiltins {
-            register(ShellStage.self)
-            register(NoopStage.self)
-            register(ScatterStage.self)
-        }
-        for kind in kinds { register(kind) }
-    }
-
-    /// Adds a kind. Two kinds with one id is a programming error.
-    public mutating func register(_ type: any Stage.Type) {
-        precondition(kinds[type.kind] == nil, "stage kind '\(type.kind)' registered twice")
-        kinds[type.kind] = StageKind(type)
-    }
-
-    public subscript(kind: String) -> StageKind? { kinds[kind] }
-
-    /// Kind ids, sorted.
-    public var names: [String] { kinds.keys.sorted() }
 }

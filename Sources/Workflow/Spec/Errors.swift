@@ -43,7 +43,13 @@ public struct SpecError: Error, Sendable, CustomStringConvertible {
 /// A problem with the cache directory or an object in it.
 public struct CacheError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// The request names something the cache cannot serve as asked (no such
+    /// stage or output, an export target that is a file): exit 2, not a fault.
+    public var isInvalidInput: Bool
+    public init(_ message: String, invalidInput: Bool = false) {
+        self.message = message
+        self.isInvalidInput = invalidInput
+    }
     public var description: String { message }
 }
 
@@ -55,8 +61,15 @@ public struct PlanError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Closest candidates to `name` for a "did you mean" hint (edit distance ≤ 1/3 of the length, at least 2).
+/// Closest candidates to `name` for a "did you mean" hint: a candidate that has
+/// `name` as one of its '-'/'_'-separated words (`train` → `deepssm-train`),
+/// else the nearest by edit distance (≤ 1/3 of the length, at least 2).
 func suggestion(for name: String, among candidates: [String]) -> String? {
+    let lowered = name.lowercased()
+    let byWord = candidates.filter { candidate in
+        candidate.lowercased().split(whereSeparator: { $0 == "-" || $0 == "_" }).contains { $0 == lowered[...] }
+    }
+    if byWord.count == 1 { return byWord[0] }
     let limit = max(2, name.count / 3)
     let scored = candidates.map { ($0, editDistance(name, $0)) }.filter { $0.1 <= limit }
     return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0

@@ -137,7 +137,7 @@ final class AugmentTests: XCTestCase {
         let harness = try AugmentHarness()
         let (_, outputs) = try await harness.run("num_samples: 3, shard_size: 2, num_dim: 3, plots: false")
         let out = harness.directory.appendingPathComponent("export")
-        try AugmentExport.writeReferenceLayout(pool: XCTUnwrap(outputs["pool"]), pca: XCTUnwrap(outputs["pca"]), to: out)
+        try ReferenceAugmentationLayout.writeReferenceLayout(pool: XCTUnwrap(outputs["pool"]), pca: XCTUnwrap(outputs["pca"]), to: out)
         let image = try NRRD.read(out.appendingPathComponent("Generated-Images/Generated_sample_0002.nrrd"))
         let pool = try TrainingPool(directory: XCTUnwrap(outputs["pool"]))
         XCTAssertEqual(image.voxels, try pool.image(7).voxels)

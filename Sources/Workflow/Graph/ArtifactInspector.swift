@@ -11,28 +11,6 @@ public protocol ArtifactInspector: Sendable {
     func summary(of url: URL) throws -> [String]?
 }
 
-/// An output of a stage in a run: `stage.output`.
-public struct ArtifactAddress: Sendable, Hashable, Codable, CustomStringConvertible {
-    public var stage: String
-    public var output: String
-
-    public init(stage: String, output: String) {
-        self.stage = stage
-        self.output = output
-    }
-
-    public var description: String { "\(stage).\(output)" }
-}
-
-/// Called after every run (also after a failed one) with the run record and the
-/// cached location of every output that exists; writes extra files (an HTML
-/// report, a summary table) into `runDirectory` (`runs/<id>/` in the cache) and
-/// returns lines for the terminal. A thrown error is printed as a warning and
-/// does not change the run's outcome.
-public protocol RunFinisher: Sendable {
-    func finish(run: RunRecord, artifacts: [ArtifactAddress: URL], runDirectory: URL) throws -> [String]
-}
-
 /// The engine's own summary of a plain file or directory: size and type.
 public struct PlainArtifactInspector: ArtifactInspector {
     public init() {}

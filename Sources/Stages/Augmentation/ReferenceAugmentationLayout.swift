@@ -13,7 +13,7 @@ import Workflow
 ///   `Original-Particles/<id>_local.particles`.
 /// - `PCA_Particle_Info/`: `mean.particles`, `pcamode<k>.particles` (unit modes
 ///   as M × 3), `eigenvalues.txt`, `original_PCA_scores.txt` (N × K).
-public enum AugmentExport {
+public enum ReferenceAugmentationLayout {
     /// Image and particles paths of pool sample i in the reference layout.
     public static func paths(_ pool: TrainingPool, _ i: Int) throws -> (image: String, particles: String) {
         let id = try pool.id(i)

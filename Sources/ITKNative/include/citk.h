@@ -1,0 +1,1 @@
+../../CITKShim/include/citk.h
