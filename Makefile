@@ -23,6 +23,7 @@ test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	@if [ -x scripts/test-e2e.sh ]; then scripts/test-e2e.sh; fi
+	scripts/test-faults.sh
 	scripts/test-slurm.sh
 
 bench:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages SSMFlow needs, and only those that are missing.
 # Quiet when everything is present. Usage: scripts/setup.sh [--test] [--bench]
-#   --test   also what the test suite needs (Slurm + munge for the cluster test)
+#   --test   also what the test suite needs (Slurm + munge for the cluster test;
+#            Debian's python3-torch and python3-h5py for the PyTorch interop test)
 #   --bench  also what the benchmarks compare against (Debian's python3-torch)
 set -euo pipefail
 
@@ -20,7 +21,7 @@ packages=(
 )
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=(slurm-wlm munge python3-torch) ;;  # python3-torch: the ShapeWorks model export check
+    --test) packages+=(slurm-wlm munge python3-torch python3-h5py) ;;  # python3-torch: the ShapeWorks model export check and, with python3-h5py, the PyTorch interop test
     --bench) packages+=(python3-torch python3-h5py) ;;
     *) echo "setup.sh: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
   esac

@@ -27,11 +27,14 @@ check() { # check NAME CONDITION-STATUS [DETAIL]
   else failed=$((failed + 1)); echo "FAIL - $1${3:+: $3}"; fi
 }
 ssm() { "$SSMFLOW" "$@" --cache-dir "$cache"; }
-# The stages a plan would run, sorted, space-separated.
+# The stages a plan would run, sorted, space-separated; "PLAN FAILED" when
+# plan fails (never an empty list that would pass as "nothing to run").
 plan_runs() {
-  ssm plan "$@" --json | python3 -c '
+  local json
+  json=$(ssm plan "$@" --json) || { echo "PLAN FAILED"; return; }
+  python3 -c '
 import json, sys
-print(" ".join(sorted(s["stage"] for s in json.load(sys.stdin) if s["action"] == "run")))'
+print(" ".join(sorted(s["stage"] for s in json.loads(sys.argv[1]) if s["action"] == "run")))' "$json" || echo "PLAN FAILED"
 }
 plan_reasons() { # plan_reasons STAGE ARGS...
   local stage=$1; shift
@@ -40,7 +43,8 @@ import json, sys
 for s in json.load(sys.stdin):
     if s["stage"] == sys.argv[1]: print("; ".join(s["reasons"]))' "$stage"
 }
-ran_stages() { # the stages a run's final table marks 'ran'
+ran_stages() { # the stages a run's final table marks 'ran'; "NO TABLE" when the log has none
+  grep -qE '^stage +outcome' "$1" || { echo "NO TABLE"; return; }
   awk '$2 == "ran" && $1 != "stage" && $1 !~ /:$/ {print $1}' "$1" | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
@@ -71,6 +75,8 @@ why=$(plan_reasons deepssm-train "$wf" --tiny-test --set deepssm-train.epochs=$m
 [[ $why == *"deepssm-train.epochs $epochs → $more"* ]]; check "plan says why in values" $? "$why"
 ssm run "$wf" --tiny-test --set deepssm-train.epochs=$more -v >"$work/run3.log" 2>&1
 check "the longer training runs" $?
+r=$(ran_stages "$work/run3.log")
+[[ $r == "deepssm-analyze deepssm-predict deepssm-train" ]]; check "the run ran training, prediction and analysis only" $? "ran: $r"
 grep -q "resuming from the checkpoint of epoch $epochs" "$work/run3.log"; check "training resumes from the stored epoch" $? "$(grep -i epoch "$work/run3.log" | head -3)"
 
 echo "== fine-tuning on particles"
@@ -84,7 +90,12 @@ check "the fine-tuning epoch logs its particle error" $? "$(grep -i fine "$work/
 echo "== new augmentation seed"
 runs=$(plan_runs "$wf" --tiny-test --set augment.seed=2)
 [[ $runs == "augment deepssm-analyze deepssm-loaders deepssm-predict deepssm-train" ]]
-check "augment.seed reruns augmentation and what follows, not the cohort" $? "plan runs: $runs"
+check "augment.seed plans augmentation and what follows, not the cohort" $? "plan runs: $runs"
+ssm run "$wf" --tiny-test --set augment.seed=2 >"$work/run-seed.log" 2>&1
+check "the run with another augmentation seed succeeds" $? "$(tail -n 3 "$work/run-seed.log")"
+r=$(ran_stages "$work/run-seed.log")
+[[ $r == "augment deepssm-analyze deepssm-loaders deepssm-predict deepssm-train" ]]
+check "the run reran augmentation and what follows, not the cohort" $? "ran: $r"
 
 echo "== comments and key order"
 python3 - "$wf" "$work/edited.yaml" <<'PY'
@@ -102,7 +113,12 @@ open(sys.argv[2], "w").write(text)
 PY
 cp -r workflows "$work/" 2>/dev/null
 runs=$(plan_runs "$work/edited.yaml" --tiny-test)
-[[ -z $runs ]]; check "comments, key order and number notation rerun nothing" $? "plan runs: $runs"
+[[ -z $runs ]]; check "comments, key order and number notation plan nothing" $? "plan runs: $runs"
+ssm run "$work/edited.yaml" --tiny-test >"$work/run-edited.log" 2>&1
+check "the edited workflow runs" $? "$(tail -n 3 "$work/run-edited.log")"
+r=$(ran_stages "$work/run-edited.log")
+[[ $r == "" ]] && grep -q ' 0 ran, ' "$work/run-edited.log"
+check "comments, key order and number notation rerun nothing" $? "ran: $r"
 
 echo "== a corrupted and a deleted object"
 object_of() { # object_of STAGE OUTPUT: the path of the object the tiny plan uses

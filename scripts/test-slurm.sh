@@ -8,8 +8,10 @@
 #     that task alone (finished shards are not redone),
 #   - the tiny femur workflow does all of this too, its augmentation running
 #     as a job array (when the full `ssmflow` is built),
-# and brings the cluster down. Prints "skipped: REASON" and exits 0 when the
-# daemons cannot run here (not root, Slurm not installed, daemons refuse).
+# and brings the cluster down. Prints "skipped: REASON" and exits 0 only when
+# not root (the daemons need root). As root (as in CI), Slurm missing or
+# daemons that do not start fail the test; SSMFLOW_SLURM_SKIP=REASON skips it
+# on purpose, saying so.
 #
 # Environment: SSMFLOW_ENGINE and SSMFLOW (the binaries; default
 # .build/debug/ssmflow-engine, built when missing, and .build/debug/ssmflow),
@@ -22,9 +24,10 @@ say() { echo "test-slurm: $*"; }
 skip() { say "skipped: $*"; exit 0; }
 fail() { say "FAILED: $*"; exit 1; }
 
+[[ -z ${SSMFLOW_SLURM_SKIP:-} ]] || skip "SSMFLOW_SLURM_SKIP: $SSMFLOW_SLURM_SKIP"
 [[ $(id -u) == 0 ]] || skip "the Slurm daemons must run as root (uid $(id -u))"
 for tool in munged slurmctld slurmd sbatch squeue scancel; do
-  command -v "$tool" >/dev/null || skip "'$tool' is not installed (scripts/setup.sh --test installs slurm-wlm and munge)"
+  command -v "$tool" >/dev/null || fail "'$tool' is not installed (scripts/setup.sh --test installs slurm-wlm and munge)"
 done
 
 # The fixture needs only the engine's kinds: `ssmflow-engine` starts without
@@ -51,10 +54,9 @@ set +e
 up=$(scripts/slurm-cluster.sh up 2>&1)
 status=$?
 set -e
-if ((status == 3)); then skip "${up##*slurm-cluster: }"; fi
 if ((status != 0)); then
   echo "$up" >&2
-  skip "the Slurm daemons did not start here (output above)"
+  fail "the Slurm daemons did not start (output above); as root they must (SSMFLOW_SLURM_SKIP=REASON skips this test on purpose)"
 fi
 eval "$(scripts/slurm-cluster.sh env)"
 say "cluster up ($SLURM_CONF)"
@@ -68,7 +70,7 @@ fi
 
 # Key and output digests of every stage, from `ssmflow plan --json` (a stage
 # key covers its input digests, so equal keys mean equal upstream artifacts).
-keys() { "$ssmflow" plan "$@" --json | python3 -c '
+keys() { set -o pipefail; "$ssmflow" plan "$@" --json | python3 -c '
 import json, sys
 for s in json.load(sys.stdin): print(s["stage"], s["action"], s.get("key"))'; }
 
@@ -105,9 +107,18 @@ check_same() {
     { cat "$work/local.out"; fail "$label: the local run failed"; }
   run_slurm "$workflow" "$slurm_cache" "$@" || { cat "$work/last.out"; fail "$label: the Slurm run failed"; }
   grep -q "submitted" "$work/last.out" || { cat "$work/last.out"; fail "$label: the Slurm run submitted no job"; }
-  diff <(keys "$workflow" --cache-dir "$local_cache" "$@") <(keys "$workflow" --cache-dir "$slurm_cache" "$@") ||
+  # Captured first: a failing command must fail the test, and two empty lists
+  # must not pass as equal.
+  local keys_local keys_slurm out_local out_slurm
+  keys_local=$(keys "$workflow" --cache-dir "$local_cache" "$@") || fail "$label: plan failed on the local cache"
+  keys_slurm=$(keys "$workflow" --cache-dir "$slurm_cache" "$@") || fail "$label: plan failed on the Slurm cache"
+  [[ -n $keys_local ]] || fail "$label: no stage keys from the local cache"
+  diff <(echo "$keys_local") <(echo "$keys_slurm") ||
     fail "$label: stage keys differ between the local and the Slurm cache"
-  diff <(compared "$local_cache") <(compared "$slurm_cache") ||
+  out_local=$(compared "$local_cache") || fail "$label: cannot list the local outputs"
+  out_slurm=$(compared "$slurm_cache") || fail "$label: cannot list the Slurm outputs"
+  [[ -n $out_local ]] || fail "$label: no outputs in the local cache"
+  diff <(echo "$out_local") <(echo "$out_slurm") ||
     fail "$label: output digests differ between the local and the Slurm run"
   run_slurm "$workflow" "$slurm_cache" "$@" || { cat "$work/last.out"; fail "$label: the second Slurm run failed"; }
   grep -q "submitted" "$work/last.out" && { cat "$work/last.out"; fail "$label: the second submission submitted jobs"; }

@@ -18,6 +18,11 @@ public enum HDF5 {
     // Recursive: a public call may use helpers that take the lock again.
     private static let lock = NSRecursiveLock()
     private static let initialized: Bool = {
+        // No clean-up at exit: after a failed write (a full disk) the library's
+        // exit handler flushes the files that failed again and dereferences
+        // their torn-down state. Every file we write is closed explicitly; one
+        // still open at exit is a failed one, and the OS reclaims it.
+        H5dont_atexit()
         H5open()
         // HDF5 prints its error stack to stderr by default; we report errors as
         // Swift values instead (see `libraryMessage()`).

@@ -146,16 +146,33 @@ struct CacheCommand: ParsableCommand {
 
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "verify", abstract: "Rehash every cached object; remove corrupt ones so the next run recomputes them.",
-            discussion: "Example:\n  ssmflow cache verify --dry-run")
+            commandName: "verify", abstract: "Rehash every cached object and read every record; report what is damaged.",
+            discussion: """
+            Reports corrupt or missing objects and unreadable records and exits 1 when there \
+            is any; changes nothing unless --repair is given, which removes them so the next \
+            run recomputes them. 'plan' and 'status' also report damage without changing the \
+            cache; 'run' recomputes a damaged stage and says why.
+
+            Examples:
+              ssmflow cache verify
+              ssmflow cache verify --repair
+            """)
         @OptionGroup var cache: CacheOptions
-        @Flag(help: "Report only; remove nothing.")
+        @Flag(help: "Remove corrupt objects, unreadable records and the records that use them.")
+        var repair = false
+        @Flag(help: ArgumentHelp("Report only (the default; kept for old scripts).", visibility: .hidden))
         var dryRun = false
 
+        func validate() throws {
+            if repair && dryRun { throw ValidationError("use either --repair or --dry-run, not both") }
+        }
+
         func run() throws {
-            let (checked, problems) = CacheMaintenance(store: try cache.store()).verify(repair: !dryRun)
+            let (checked, problems) = CacheMaintenance(store: try cache.store()).verify(repair: repair)
             for problem in problems { print(problem) }
-            print("\(checked) objects checked, \(problems.count) problem(s)\(problems.isEmpty || dryRun ? "" : "; removed, the next run recomputes them")")
+            let tail = problems.isEmpty ? "" : repair ? "; removed, the next run recomputes them"
+                                                      : "; nothing removed ('ssmflow cache verify --repair' removes them, or the next run recomputes them)"
+            print("\(checked) objects checked, \(problems.count) problem(s)\(tail)")
             if !problems.isEmpty { throw ExitCode(1) }
         }
     }
@@ -165,7 +182,10 @@ struct CacheCommand: ParsableCommand {
             commandName: "gc", abstract: "Remove records, memos and objects that no kept record references.",
             discussion: """
             Kept: the latest record of every stage, the records of the last N runs, the memos \
-            they used and the objects these reference.
+            they used and the objects these reference. Safe beside running workflows, also \
+            from other hosts on a shared cache: while a run holds a lease (leases/), gc \
+            removes no record or memo and only unreferenced objects older than the oldest \
+            run; a run that starts during a gc waits for it.
 
             Example:
               ssmflow cache gc --keep-last 3 --dry-run
@@ -177,9 +197,12 @@ struct CacheCommand: ParsableCommand {
         var keepLast = 1
 
         func run() throws {
-            let result = CacheMaintenance(store: try cache.store()).collect(keepLast: keepLast, dryRun: dryRun)
+            let result = try CacheMaintenance(store: try cache.store()).collect(keepLast: keepLast, dryRun: dryRun)
             let verb = dryRun ? "would remove" : "removed"
-            print("\(verb) \(result.records.count) records, \(result.memos.count) memos, \(result.objects.count) objects (\(formatBytes(result.bytes))), \(result.workDirectories.count) abandoned work directories")
+            if !result.liveRuns.isEmpty {
+                print("\(result.liveRuns.count) run(s) in progress (\(result.liveRuns.joined(separator: ", "))): keeping every record and memo, and objects newer than the oldest run")
+            }
+            print("\(verb) \(result.records.count) records, \(result.memos.count) memos, \(result.objects.count) objects (\(formatBytes(result.bytes))), \(result.workDirectories.count) abandoned work directories, \(result.staleLocks.count) stale locks")
         }
     }
 }

@@ -93,7 +93,7 @@ struct CacheOptions: ParsableArguments {
         } ?? nil
         let url = CacheLocation.directory(explicit: cacheDir, declared: cacheFile)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw CacheError("no cache at '\(url.path)'; run a workflow first or pass --cache-dir")
+            throw CacheError("no cache at '\(url.path)'; run a workflow first or pass --cache-dir", invalidInput: true)
         }
         return try CacheStore(root: url)
     }

@@ -73,19 +73,28 @@ func summaryTable(_ record: RunRecord) -> String {
     })
 }
 
-/// Cancels the run on the first SIGINT/SIGTERM; a second one exits at once.
+/// Cancels the run on the first SIGINT/SIGTERM: stages stop at their next safe
+/// point (between batches, samples, epochs) and nothing half-written is kept.
+/// A second signal hurries: it removes this process's locks, lease and work
+/// directories and ends it with `_exit` (see `ProcessCleanup`), never running
+/// exit handlers while native code is mid-kernel.
 final class InterruptHandler: @unchecked Sendable {
     private var sources: [DispatchSourceSignal] = []
     private var count = 0
+    // One serial queue for both signals, so the count has no race.
+    private let queue = DispatchQueue(label: "ssmflow.interrupt")
 
     init(_ onInterrupt: @escaping @Sendable () -> Void) {
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             source.setEventHandler { [weak self] in
                 guard let self else { return }
                 self.count += 1
-                if self.count > 1 { Foundation.exit(130) }
+                if self.count > 1 {
+                    printError("interrupted again: quitting now; locks and work directories removed, nothing committed is lost")
+                    ProcessCleanup.hurriedExit(130)
+                }
                 printError("\ninterrupted: cancelling running stages (press Ctrl-C again to quit at once)")
                 onInterrupt()
             }
@@ -94,10 +103,10 @@ final class InterruptHandler: @unchecked Sendable {
         }
     }
 
+    /// Stops listening. The signals stay ignored until the process ends, so a
+    /// late Ctrl-C cannot kill it while it exits (and runs native destructors).
     func cancel() {
         for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
     }
 }
 

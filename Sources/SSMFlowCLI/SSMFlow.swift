@@ -37,17 +37,25 @@ public struct SSMFlow: AsyncParsableCommand {
           ssmflow explain workflows/femur_deepssm.yaml deepssm-train
           ssmflow diff last~1 last
 
-        Exit codes: 0 ok, 1 a stage failed, 2 invalid workflow or arguments.
+        Exit codes: 0 ok, 1 a run, a stage or the cache failed (a full disk, a read-only cache), 2 invalid workflow or arguments, 130 interrupted.
         """,
         subcommands: [RunCommand.self, PlanCommand.self, StatusCommand.self, DagCommand.self,
                       ExplainCommand.self, CacheCommand.self, RunsCommand.self, DiffCommand.self,
                       KindsCommand.self, ExecStageCommand.self] + extraCommands
     ) }
 
-    /// Parses, runs, and maps errors to the documented exit codes.
+    /// Parses, runs, and maps errors to the documented exit codes: 2 for an
+    /// invalid workflow or arguments, 1 for anything that fails while running
+    /// (a stage, the cache, the disk), each told once in our words.
     public static func main() async {
+        var command: ParsableCommand
+        do { command = try parseAsRoot() } catch {
+            if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
+            // Argument errors: argument-parser's message and usage, exit status 2.
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(2)
+        }
         do {
-            var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {
@@ -59,16 +67,40 @@ public struct SSMFlow: AsyncParsableCommand {
         } catch let error as PlanError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(2)
-        } catch let error as CacheError {
+        } catch let error as CacheError where error.isInvalidInput {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            Foundation.exit(2)
+        } catch let error as ValidationError {
             FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
             Foundation.exit(2)
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
         } catch {
-            if exitCode(for: error) == .success { exit(withError: error) }  // --help, --version
-            // Argument errors: argument-parser's message and usage, exit status 2.
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(2)
+            // Help and argument errors raised while running (a subcommand's --help).
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            FileHandle.standardError.write(Data("error: \(runtimeMessage(error))\n".utf8))
+            Foundation.exit(1)
         }
+    }
+
+    /// A run-time failure in words: a storage fault with the cache path and its
+    /// free space, a cache error as it is, anything else with its description.
+    static func runtimeMessage(_ error: Error) -> String {
+        if let error = error as? CacheError {
+            return error.message
+        }
+        let path = (error as NSError).userInfo[NSFilePathErrorKey] as? String
+        let url = path.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        if let words = StorageFault.describe(error, cache: url, stage: nil) { return words }
+        let ns = error as NSError
+        if ns.domain == NSCocoaErrorDomain {
+            return "\(ns.localizedDescription)\(path.map { " ('\($0)')" } ?? "")"
+        }
+        return "\(error)"
     }
 }

@@ -113,7 +113,11 @@ final class CacheBehaviourTests: XCTestCase {
         """
         let workflow = try engine.load(yaml: yaml)
         let task = Task { try await engine.run(workflow) }
-        while ExecutionCounter.shared.count("h") == 0 { try await Task.sleep(nanoseconds: 5_000_000) }
+        let deadline = Date().addingTimeInterval(30)
+        while ExecutionCounter.shared.count("h") == 0 {
+            guard Date() < deadline else { task.cancel(); return XCTFail("stage 'h' did not start within 30 s") }
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
         task.cancel()
         let interrupted = try await task.value
         XCTAssertEqual(interrupted["h"]?.outcome, .cancelled)

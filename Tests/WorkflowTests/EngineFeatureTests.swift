@@ -62,7 +62,11 @@ final class EngineFeatureTests: XCTestCase {
         let started = Collected()
         let begin = Date()
         let task = Task { try await engine.run(workflow) { if case .started = $0 { started.append("a") } } }
-        while started.items.isEmpty { try await Task.sleep(nanoseconds: 10_000_000) }
+        let deadline = Date().addingTimeInterval(30)
+        while started.items.isEmpty {
+            guard Date() < deadline else { task.cancel(); return XCTFail("stage 'a' did not start within 30 s") }
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
         try await Task.sleep(nanoseconds: 200_000_000)
         task.cancel()
         let run = try await task.value
@@ -156,7 +160,7 @@ final class EngineFeatureTests: XCTestCase {
         XCTAssertEqual(found.problems.map(\.stage), ["d"])
         XCTAssertNil(engine.store.record(record.key))
         // The first run's 'd' and 'e' records are superseded: gc with keep-last 1 drops 'e''s.
-        let gc = maintenance.collect(keepLast: 1, dryRun: false)
+        let gc = try maintenance.collect(keepLast: 1, dryRun: false)
         XCTAssertEqual(gc.records, [try XCTUnwrap(first["e"]?.key)])
         XCTAssertEqual(maintenance.verify(repair: false).problems.count, 0)
     }

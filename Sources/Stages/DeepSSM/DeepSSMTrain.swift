@@ -112,6 +112,8 @@ public struct DeepSSMTrain: Stage {
         }
         context.log("training on \(device.rawValue) (libtorch \(Torch.version), \(Torch.threads) thread(s)), input \(shape), K = \(normalization.numModes), \(train.count) train / \(validation.count) validation samples")
 
+        let line = try EpochCheckpoint.claimLine(context: context)
+        defer { line.release() }
         let resumed = try EpochCheckpoint.latest(upTo: params.epochs, context: context)
         var network: DeepSSMNetwork
         var history: TrainingHistory

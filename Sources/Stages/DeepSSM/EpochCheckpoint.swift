@@ -29,6 +29,14 @@ struct EpochCheckpoint {
         context.memo("\(phase.slotPrefix)-\(epoch)", ignoring: phase.ignoredParameters)
     }
 
+    /// The lock of this training's line of epoch memos (keyed like them, by
+    /// everything but `epochs`): held from looking for a checkpoint to resume
+    /// from until the stage ends, so two runs never train the same epoch at
+    /// once; the second resumes from what the first stored.
+    static func claimLine(context: StageContext) throws -> MemoClaim {
+        try context.memo("epoch-line", ignoring: Phase.training.ignoredParameters).claim()
+    }
+
     /// The stored checkpoint of the latest epoch ≤ `last`, or nil when none is stored.
     static func latest(upTo last: Int, phase: Phase = .training, context: StageContext) throws -> Self? {
         for epoch in stride(from: last, through: 1, by: -1) {

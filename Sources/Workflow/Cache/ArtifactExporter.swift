@@ -58,12 +58,12 @@ extension CacheMaintenance {
     /// `directory/<output>`. `raw` skips the exporters.
     public func exportArtifact(_ record: StageRecord, output: String, to directory: URL,
                                exporters: [any ArtifactExporter], raw: Bool = false) throws -> ExportResult {
+        guard let stored = record.outputs[output] else {
+            throw CacheError("stage '\(record.stage)' has no output '\(output)'; outputs: \(record.outputs.keys.sorted().joined(separator: ", "))", invalidInput: true)
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw CacheError("'\(directory.path)' is a file, not a directory; export \(record.stage).\(output) into a new or empty directory")
-        }
-        guard let stored = record.outputs[output] else {
-            throw CacheError("stage '\(record.stage)' has no output '\(output)'; outputs: \(record.outputs.keys.sorted().joined(separator: ", "))")
+            throw CacheError("'\(directory.path)' is a file, not a directory; export \(record.stage).\(output) into a new or empty directory", invalidInput: true)
         }
         let request = ArtifactExportRequest(
             kind: record.manifest.kind, stage: record.stage, output: output,
@@ -78,7 +78,14 @@ extension CacheMaintenance {
             throw CacheError("output '\(name)' of stage '\(record.stage)' (object \(url.lastPathComponent.prefix(12))) is missing from the cache; run the workflow again, then export")
         }
         if let existing = try? fm.contentsOfDirectory(atPath: directory.path), !existing.isEmpty {
-            throw CacheError("'\(directory.path)' is not empty; export \(record.stage).\(output) into a new or empty directory, or add --raw for a plain copy")
+            throw CacheError("'\(directory.path)' is not empty; export \(record.stage).\(output) into a new or empty directory, or add --raw for a plain copy", invalidInput: true)
+        }
+        // An exporter reads the objects itself: rehash them first, so a corrupt
+        // object is never handed on under an unchanged file signature.
+        for (name, artifact) in record.outputs.sorted(by: { $0.key < $1.key }) {
+            if case .corrupt(let why) = store.verify(artifact, full: true) {
+                throw CacheError("output '\(name)' of stage '\(record.stage)' is corrupt in the cache (\(why)); nothing was exported; run 'ssmflow cache verify --repair', then run the workflow again to recompute it")
+            }
         }
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         try exporter.export(request, to: directory)

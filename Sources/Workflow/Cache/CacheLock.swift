@@ -8,7 +8,7 @@ import Foundation
 /// mtime is the heartbeat, refreshed while the holder works. A lock is stale,
 /// and broken, when its holder is a dead process on this host, or when its
 /// heartbeat is older than `staleAfter` (a holder on another host that died).
-public final class CacheLock: @unchecked Sendable {
+public final class CacheLock: MemoClaim, @unchecked Sendable {
     /// Who holds a lock.
     public struct Holder: Codable, Sendable, CustomStringConvertible {
         public var host: String
@@ -20,7 +20,10 @@ public final class CacheLock: @unchecked Sendable {
     public let url: URL
     private var heartbeat: Task<Void, Never>?
 
-    private init(url: URL) { self.url = url }
+    private init(url: URL) {
+        self.url = url
+        ProcessCleanup.holdLock(url.path)
+    }
 
     /// Takes the lock for `key`, waiting while another live holder has it. The
     /// heartbeat defaults to every 5 s (more often when `staleAfter` is short).
@@ -47,11 +50,47 @@ public final class CacheLock: @unchecked Sendable {
         }
     }
 
+    /// Takes the lock for `key` when it is free or stale, without waiting; nil
+    /// when a live holder has it (`holder` tells who).
+    public static func tryAcquire(key: String, in directory: URL, staleAfter: TimeInterval = 60,
+                                  holder: inout Holder?) throws -> CacheLock? {
+        let url = directory.appendingPathComponent("\(key).lock")
+        for _ in 0..<2 {
+            if try tryCreate(url) {
+                let lock = CacheLock(url: url)
+                lock.startHeartbeat(every: min(5, staleAfter / 6))
+                return lock
+            }
+            if let current = readHolder(url), !isStale(url, holder: current, staleAfter: staleAfter) {
+                holder = current
+                return nil
+            }
+            breakLock(url)
+        }
+        holder = readHolder(url)
+        return nil
+    }
+
+    /// `acquire` for synchronous code (a stage's memo slot): polls, and throws
+    /// `CancellationError` when the calling task is cancelled while waiting.
+    public static func acquireBlocking(key: String, in directory: URL, staleAfter: TimeInterval = 60,
+                                       onWait: (Holder) -> Void = { _ in }) throws -> CacheLock {
+        var reportedWait = false
+        while true {
+            if Task.isCancelled { throw CancellationError() }
+            var holder: Holder?
+            if let lock = try tryAcquire(key: key, in: directory, staleAfter: staleAfter, holder: &holder) { return lock }
+            if let holder, !reportedWait { onWait(holder); reportedWait = true }
+            usleep(100_000)
+        }
+    }
+
     /// Releases the lock (idempotent).
     public func release() {
         heartbeat?.cancel()
         heartbeat = nil
         unlink(url.path)
+        ProcessCleanup.releaseLock(url.path)
     }
 
     deinit { heartbeat?.cancel() }
@@ -70,8 +109,13 @@ public final class CacheLock: @unchecked Sendable {
     private static func tryCreate(_ url: URL) throws -> Bool {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         if fd < 0 {
-            if errno == EEXIST { return false }
-            throw CacheError("cannot create lock '\(url.path)': \(String(cString: strerror(errno))); check that the cache directory is writable")
+            let code = errno
+            if code == EEXIST { return false }
+            // locks/ and leases/ lie directly in the cache directory.
+            if let kind = StorageFault.kind(errno: code) {
+                throw CacheError(StorageFault(kind: kind).message(path: url.deletingLastPathComponent().deletingLastPathComponent(), stage: nil))
+            }
+            throw CacheError("cannot create lock '\(url.path)': \(String(cString: strerror(code))); check that the cache directory is writable")
         }
         let holder = Holder(host: hostName(), pid: getpid(), since: Date())
         let data = (try? CacheStore.encoder.encode(holder)) ?? Data()
@@ -105,7 +149,7 @@ public final class CacheLock: @unchecked Sendable {
 
     /// Removes a stale lock by renaming it aside first, so two processes breaking
     /// the same stale lock cannot remove a fresh lock taken in between.
-    private static func breakLock(_ url: URL) {
+    static func breakLock(_ url: URL) {
         let aside = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).broken.\(getpid()).\(UUID().uuidString.prefix(6))")
         guard rename(url.path, aside.path) == 0 else { return }
         // Another process may have broken the stale lock and taken a fresh one

@@ -8,6 +8,7 @@ import Foundation
 ///     refs/<workflow>/<stage>  the key last committed for a stage of a workflow
 ///     runs/<id>/run.json       run history
 ///     locks/<key>.lock         per-key locks (host, pid, heartbeat)
+///     leases/run-*.lock        one per live run, honoured by gc (see CacheLease)
 ///     tmp/                     stage work directories; never read as results
 ///
 /// Every write is temp file + fsync + rename, so a reader sees a whole file or
@@ -17,7 +18,7 @@ public final class CacheStore: Sendable {
 
     public init(root: URL) throws {
         self.root = root.standardizedFileURL
-        for sub in ["objects", "records", "memo", "refs", "runs", "locks", "tmp"] {
+        for sub in ["objects", "records", "memo", "refs", "runs", "locks", "leases", "tmp"] {
             do {
                 try FileManager.default.createDirectory(at: self.root.appendingPathComponent(sub), withIntermediateDirectories: true)
             } catch {
@@ -46,11 +47,13 @@ public final class CacheStore: Sendable {
 
     public var runsDirectory: URL { root.appendingPathComponent("runs") }
     public var locksDirectory: URL { root.appendingPathComponent("locks") }
+    public var leasesDirectory: URL { root.appendingPathComponent("leases") }
 
-    /// A fresh work directory under `tmp/`, named after this process so `gc` can
-    /// tell abandoned ones (dead pid) from live ones.
+    /// A fresh work directory under `tmp/`, named after this process and host
+    /// (`<pid>@<host>-<label>-<id>`) so `gc` can tell abandoned ones (a dead pid
+    /// of its own host) from live ones.
     public func makeWorkDirectory(_ label: String) throws -> URL {
-        let url = root.appendingPathComponent("tmp/\(getpid())-\(safeName(label))-\(UUID().uuidString.prefix(8))")
+        let url = root.appendingPathComponent("tmp/\(getpid())@\(safeName(hostName()))-\(safeName(label))-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -102,7 +105,7 @@ public final class CacheStore: Sendable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return .missing }
         guard isDirectory.boolValue == artifact.digest.isDirectory else { return .corrupt("is a \(isDirectory.boolValue ? "directory" : "file") but was stored as a \(artifact.digest.isDirectory ? "directory" : "file")") }
-        if !full, !artifact.signature.isEmpty, signature(of: url) == artifact.signature { return .ok }
+        if !full, !artifact.signature.isEmpty, signature(of: url, like: artifact.signature) == artifact.signature { return .ok }
         guard let actual = try? ArtifactDigest.of(url) else { return .corrupt("unreadable") }
         if actual.size != artifact.digest.size { return .corrupt("size \(actual.size) bytes, expected \(artifact.digest.size)") }
         if actual.hex != artifact.digest.hex { return .corrupt("digest \(actual.hex.prefix(12)), expected \(artifact.digest.hex.prefix(12))") }
@@ -114,33 +117,74 @@ public final class CacheStore: Sendable {
         try? removeTree(objectURL(digest))
     }
 
-    /// Inode, mtime and size of every file of a stored object, hashed.
-    func signature(of url: URL) -> String {
+    /// Inode, mtime, ctime and size of every file of a stored object, hashed
+    /// (`c:` + hex). The signature is trusted instead of a rehash when it is
+    /// unchanged. The ctime is in it because no user tool can set it back:
+    /// writing to a file, even with its mtime restored afterwards (`touch -r`),
+    /// changes its ctime, so such an object is rehashed. Signatures from older
+    /// caches (no `c:`) are compared without the ctime. `run --verify` rehashes
+    /// every object; `cache export` always does.
+    func signature(of url: URL, like recorded: String? = nil) -> String {
+        let withCTime = recorded.map { $0.hasPrefix("c:") } ?? true
         let hasher = SHA256Hasher()
         func add(_ path: String, _ relative: String) {
             var info = stat()
             if stat(path, &info) == 0 {
-                hasher.update("\(relative)\0\(info.st_ino):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_size)\n")
+                let ctime = withCTime ? ":\(info.st_ctim.tv_sec).\(info.st_ctim.tv_nsec)" : ""
+                hasher.update("\(relative)\0\(info.st_ino):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)\(ctime):\(info.st_size)\n")
             }
         }
         add(url.path, ".")
         if let files = try? regularFiles(under: url), (try? url.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true {
             for file in files { add(url.appendingPathComponent(file).path, file) }
         }
-        return hasher.finalize()
+        return (withCTime ? "c:" : "") + hasher.finalize()
     }
 
     // MARK: records
 
-    /// The record for `key`, or nil. A record that does not decode is removed
-    /// (it cannot be trusted) and reported through `onProblem`.
-    public func record(_ key: String, onProblem: (String) -> Void = { _ in }) -> StageRecord? {
+    /// What is stored under a record key.
+    public enum RecordLookup: Sendable {
+        case absent
+        case found(StageRecord)
+        /// The file exists but does not decode (truncated, damaged): why.
+        case unreadable(String)
+    }
+
+    /// The record for `key`, read only: an unreadable one is reported as such
+    /// and left in place (`cache verify --repair` removes it; a run that
+    /// recomputes the stage replaces it).
+    public func lookupRecord(_ key: String) -> RecordLookup {
         let url = recordURL(key)
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        do { return try Self.decoder.decode(StageRecord.self, from: data) } catch {
-            onProblem("record \(key.prefix(12)) is unreadable (\(error)); removed")
-            try? FileManager.default.removeItem(at: url)
+        guard let data = FileManager.default.contents(atPath: url.path) else { return .absent }
+        do { return .found(try Self.decoder.decode(StageRecord.self, from: data)) } catch {
+            return .unreadable(Self.decodingProblem(error, bytes: data.count))
+        }
+    }
+
+    /// The record for `key`, or nil. An unreadable record is reported through
+    /// `onProblem` and treated as absent; nothing is removed.
+    public func record(_ key: String, onProblem: (String) -> Void = { _ in }) -> StageRecord? {
+        switch lookupRecord(key) {
+        case .absent: return nil
+        case .found(let record): return record
+        case .unreadable(let why):
+            onProblem("record \(key.prefix(12)) is unreadable (\(why))")
             return nil
+        }
+    }
+
+    /// A short reason a JSON file does not decode.
+    static func decodingProblem(_ error: Error, bytes: Int) -> String {
+        switch error {
+        case DecodingError.dataCorrupted(let context):
+            return "not valid JSON, \(bytes) bytes: \(context.underlyingError.map { "\($0.localizedDescription)" } ?? context.debugDescription)"
+        case DecodingError.keyNotFound(let key, _):
+            return "field '\(key.stringValue)' is missing"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type"
+        default:
+            return "\(error)"
         }
     }
 

@@ -9,6 +9,9 @@ extension Engine {
     public func executeShard(_ workflow: ResolvedWorkflow, stage id: String, shard index: Int,
                              expectedKey: String? = nil, skipIf: (String) -> Bool = { _ in false },
                              observer: @escaping RunObserver = { _ in }) async throws -> String {
+        // The lease keeps 'cache gc' from removing what this shard reads or writes.
+        let lease = try await CacheLease.acquire(store, staleAfter: lockStaleAfter)
+        defer { lease.release() }
         let (manifest, _) = try currentManifest(workflow, stage: id)
         guard let manifest, let stage = workflow.graph[id] else {
             throw PlanError("shard \(index) of stage '\(id)' cannot run: an upstream stage is not cached; "
@@ -21,7 +24,11 @@ extension Engine {
         if skipIf(manifest.key) { return manifest.key }
         let job = try makeJob(workflow, stage: stage, manifest: manifest)
         let work = try store.makeWorkDirectory("\(id)-shard-\(index)")
-        defer { try? store.removeTree(work) }
+        ProcessCleanup.holdDirectory(work.path)
+        defer {
+            try? store.removeTree(work)
+            ProcessCleanup.releaseDirectory(work.path)
+        }
         let outputs = work.appendingPathComponent("outputs"), scratch = work.appendingPathComponent("scratch")
         try FileManager.default.createDirectory(at: outputs, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)

@@ -42,7 +42,8 @@ public final class Engine: Sendable {
     // MARK: planning
 
     /// The dry run: per stage, `run` / `cached` / `skip` and the reasons. Corrupt
-    /// cache entries found on the way are removed and reported through `onProblem`.
+    /// cache entries found on the way are reported through `onProblem` and left
+    /// in place: planning never changes the cache.
     public func plan(_ workflow: ResolvedWorkflow, options: RunOptions = .init(),
                      onProblem: (String) -> Void = { _ in }) throws -> [PlannedStage] {
         try Planner(store: store, workflow: workflow).plan(options, onProblem: onProblem)
@@ -77,6 +78,9 @@ public final class Engine: Sendable {
     public func run(_ workflow: ResolvedWorkflow, options: RunOptions = .init(),
                     observer: @escaping RunObserver = { _ in }) async throws -> RunRecord {
         let started = Date()
+        // The lease keeps 'cache gc' from removing what this run reads or writes.
+        let lease = try await CacheLease.acquire(store, staleAfter: lockStaleAfter)
+        defer { lease.release() }
         let planner = Planner(store: store, workflow: workflow)
         let (selected, mustBeCached) = try planner.selection(options)
         if options.only != nil { _ = try planner.plan(options, onProblem: { observer(.warning($0)) }) }
@@ -97,7 +101,11 @@ public final class Engine: Sendable {
         record.seconds = Date().timeIntervalSince(started)
         await executor.finish(record, interrupted: Task.isCancelled || record.stages.contains { $0.outcome == .cancelled },
                               observer: observer)
-        try history.save(record)
+        // The run's outcome stands even when its history cannot be written (a
+        // full disk): the caller still prints the summary.
+        do { try history.save(record) } catch {
+            observer(.warning("the run record was not saved: \(StorageFault.describe(error, cache: store.root, stage: nil) ?? "\(error)")"))
+        }
         finish(record, outputs: await scheduler.outputs, observer: observer)
         return record
     }
@@ -113,7 +121,7 @@ public final class Engine: Sendable {
             do {
                 for line in try finisher.finish(run: run, artifacts: artifacts, runDirectory: dir) { observer(.note(line)) }
             } catch {
-                observer(.warning("run finisher \(type(of: finisher)) failed: \(error)"))
+                observer(.warning("run finisher \(type(of: finisher)) failed: \(StorageFault.describe(error, cache: store.root, stage: nil) ?? "\(error)")"))
             }
         }
     }
@@ -124,6 +132,8 @@ public final class Engine: Sendable {
     /// recomputes a stage that is already committed.
     public func executeStage(_ workflow: ResolvedWorkflow, stage id: String, expectedKey: String? = nil,
                              takeLock: Bool = true, force: Bool = false, observer: @escaping RunObserver = { _ in }) async throws -> StageRecord {
+        let lease = try await CacheLease.acquire(store, staleAfter: lockStaleAfter)
+        defer { lease.release() }
         let (manifest, _) = try currentManifest(workflow, stage: id)
         guard let manifest, let stage = workflow.graph[id] else {
             throw PlanError("stage '\(id)' cannot run alone: an upstream stage is not cached; run 'ssmflow run --until \(id)' instead")

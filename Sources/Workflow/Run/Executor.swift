@@ -73,7 +73,11 @@ public struct LocalExecutor: Executor {
 
     public func execute(_ job: StageJob, store: CacheStore, observer: @escaping RunObserver) async throws -> StageRecord {
         let work = try store.makeWorkDirectory(job.stage.id)
-        defer { try? store.removeTree(work) }
+        ProcessCleanup.holdDirectory(work.path)
+        defer {
+            try? store.removeTree(work)
+            ProcessCleanup.releaseDirectory(work.path)
+        }
         let outputsDir = work.appendingPathComponent("outputs")
         let scratch = work.appendingPathComponent("scratch")
         try FileManager.default.createDirectory(at: outputsDir, withIntermediateDirectories: true)
@@ -86,11 +90,11 @@ public struct LocalExecutor: Executor {
         } catch is CancellationError {
             throw CancellationError()
         } catch let failure as StageFailure {
-            throw StageError(stage: job.stage.id, cause: failure.message)
+            throw StageError(stage: job.stage.id, cause: StorageFault.describeStageMessage(failure.message, cache: store.root) ?? failure.message)
         } catch let error as StageError {
             throw error
         } catch {
-            throw StageError(stage: job.stage.id, cause: "\(error)")
+            throw StageError(stage: job.stage.id, cause: StorageFault.describe(error, cache: store.root, stage: nil) ?? "\(error)")
         }
         var outputs: [String: StoredArtifact] = [:]
         for name in job.stage.outputs {
@@ -104,8 +108,10 @@ public struct LocalExecutor: Executor {
                                  inputSources: job.inputSources, outputs: outputs, startedAt: started,
                                  seconds: Date().timeIntervalSince(started), host: hostName(), pid: getpid(),
                                  log: context.logLines, metrics: context.metrics, memos: context.memoKeys)
+        FaultInjection.point("after-objects", stage: job.stage.id)
         // The record is the commit marker: written only after every object is in place.
         try store.writeRecord(record)
+        FaultInjection.point("after-record", stage: job.stage.id)
         return record
     }
 }
@@ -200,6 +206,12 @@ struct LocalMemoSlot: MemoSlot {
         }
         store.removeMemo(key)
         return nil
+    }
+
+    /// The memo key's lock, in `locks/` beside the stage keys' locks.
+    func claim() throws -> MemoClaim {
+        try CacheLock.acquireBlocking(key: "memo-\(key)", in: store.locksDirectory,
+                                      onWait: { onProblem("waiting for memo '\(item)': \($0) is computing it") })
     }
 
     @discardableResult

@@ -54,12 +54,12 @@ struct Assessment {
     var reasons: [RerunReason]
     var manifest: KeyManifest?
     var record: StageRecord?
-    /// Outputs found corrupt or missing (already removed from the cache).
+    /// Outputs found corrupt or missing, or an unreadable record (left in place).
     var problems: [RerunReason] = []
 }
 
 /// Decides, stage by stage, between a cache hit and a run, with the reason in
-/// values. Pure apart from reading (and cleaning corrupt entries of) the cache.
+/// values. Reads the cache, never changes it.
 struct Planner {
     let store: CacheStore
     let workflow: ResolvedWorkflow
@@ -118,21 +118,27 @@ struct Planner {
         }
         let manifest = try manifest(stage, inputDigests: inputDigests, files: files)
         let key = manifest.key
-        if let record = store.record(key, onProblem: onProblem) {
+        // Read only: the planner never changes the cache (plan and status are
+        // dry). A run that recomputes a damaged entry replaces it.
+        switch store.lookupRecord(key) {
+        case .absent:
+            break
+        case .unreadable(let why):
+            let problem = RerunReason.recordUnreadable(stage: stage.id, why: why)
+            onProblem("stage '\(stage.id)': \(problem); the run recomputes it")
+            return Assessment(action: .run, reasons: [problem], manifest: manifest, record: nil, problems: [problem])
+        case .found(let record):
             var problems: [RerunReason] = []
             for name in record.outputs.keys.sorted() {
                 let artifact = record.outputs[name]!
                 switch store.verify(artifact, full: verifyFully) {
                 case .ok: continue
                 case .missing: problems.append(.outputMissing(stage: stage.id, output: name))
-                case .corrupt(let why):
-                    problems.append(.outputCorrupt(stage: stage.id, output: name, why: why))
-                    store.removeObject(artifact.digest.hex)
+                case .corrupt(let why): problems.append(.outputCorrupt(stage: stage.id, output: name, why: why))
                 }
             }
             if !problems.isEmpty {
-                for problem in problems { onProblem("stage '\(stage.id)': \(problem); removed from the cache, recomputing") }
-                store.removeRecord(key)
+                for problem in problems { onProblem("stage '\(stage.id)': \(problem); the run recomputes it") }
                 return Assessment(action: .run, reasons: problems, manifest: manifest, record: nil, problems: problems)
             }
             if forced { return Assessment(action: .run, reasons: [.forced], manifest: manifest, record: record) }

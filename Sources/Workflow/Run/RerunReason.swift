@@ -16,6 +16,8 @@ public enum RerunReason: Sendable, Hashable, CustomStringConvertible {
     case upstreamReruns(stage: String)
     case outputMissing(stage: String, output: String)
     case outputCorrupt(stage: String, output: String, why: String)
+    /// The record of the stage's key exists but does not decode (left in place).
+    case recordUnreadable(stage: String, why: String)
     case recordMissing
     case schemaChanged(from: Int, to: Int)
     case committedByAnotherRun
@@ -37,6 +39,7 @@ public enum RerunReason: Sendable, Hashable, CustomStringConvertible {
         case let .upstreamReruns(stage): return "upstream '\(stage)' reruns"
         case let .outputMissing(stage, output): return "output missing: \(stage).\(output)"
         case let .outputCorrupt(stage, output, why): return "output corrupt: \(stage).\(output) (\(why))"
+        case let .recordUnreadable(stage, why): return "record unreadable: \(stage) (\(why))"
         case .recordMissing: return "record missing: removed from the cache"
         case let .schemaChanged(from, to): return "cache schema \(from) → \(to)"
         case .committedByAnotherRun: return "committed by another run"

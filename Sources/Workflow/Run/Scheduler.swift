@@ -116,8 +116,9 @@ actor Scheduler {
             defer { lock.release() }
             // Another run may have committed this key while we waited for the lock.
             if !forced, let record = store.record(manifest.key) {
+                // Problems were reported by the first assessment already.
                 assessment = try planner.assess(stage, inputDigests: inputDigests, pendingUpstream: [], forced: false,
-                                                verifyFully: options.verifyFully, onProblem: warn)
+                                                verifyFully: options.verifyFully, onProblem: { _ in })
                 if assessment.action == .cached {
                     try? store.setLastKey(record.key, workflow: workflow.name, stage: stage.id)
                     return (summary(.cached, [.committedByAnotherRun], key: record.key, metrics: record.metrics), record.outputs)
@@ -132,7 +133,9 @@ actor Scheduler {
         } catch let error as StageError {
             return (summary(.failed, [], key: nil, error: error.cause), nil)
         } catch {
-            return (summary(.failed, [], key: nil, error: "\(error)"), nil)
+            // Storing outputs, writing the record or taking the lock: a full or
+            // failing disk is told in words, with the cache path and free space.
+            return (summary(.failed, [], key: nil, error: StorageFault.describe(error, cache: store.root, stage: nil) ?? "\(error)"), nil)
         }
     }
 }

@@ -144,3 +144,16 @@ extension ParamValue {
         return .object(base)
     }
 }
+
+extension ParamValue {
+    /// The first NaN or infinity in this value (YAML's `.nan`, `.inf`), if any:
+    /// a parameter must be a finite number.
+    var firstNonFinite: Double? {
+        switch self {
+        case .double(let d): return d.isFinite ? nil : d
+        case .array(let items): return items.lazy.compactMap(\.firstNonFinite).first
+        case .object(let members): return members.keys.sorted().lazy.compactMap { members[$0]!.firstNonFinite }.first
+        default: return nil
+        }
+    }
+}

@@ -111,7 +111,13 @@ public struct WorkflowResolver {
                     guard let params = resolveStage(stageRef) else { return .unresolved }
                     return params.members[param].map { .value($0) } ?? .noParam(params.members.keys.sorted())
                 }) {
-                case .success(let v): overlay[key] = v
+                case .success(let v):
+                    if let bad = v.firstNonFinite {
+                        issues.append(SpecIssue(value.location, "parameter '\(key)' of stage '\(id)' is \(bad); a parameter must be a finite number"))
+                        ok = false
+                    } else {
+                        overlay[key] = v
+                    }
                 case .failure(let issue): issues.append(issue); ok = false
                 }
             }

@@ -110,11 +110,34 @@ public struct WorkflowSpec: Sendable {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw SpecError([SpecIssue(nil, "no workflow file at '\(url.path)'; check the path")])
         }
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
             throw SpecError([SpecIssue(nil, "cannot read workflow file '\(url.path)': \(error.localizedDescription)")])
         }
+        guard let text = String(data: data, encoding: .utf8) else {
+            let (location, byte) = firstInvalidUTF8(data, file: url.path)
+            throw SpecError([SpecIssue(location, "the workflow file is not UTF-8 text: byte 0x\(String(byte, radix: 16, uppercase: true)) at line \(location.line), column \(location.column) is not valid UTF-8; save the file as UTF-8 (is it a workflow YAML file?)")])
+        }
         return try parse(yaml: text, file: url.path)
+    }
+
+    /// Where the first byte that is not valid UTF-8 lies (1-based line and
+    /// column, counted in characters before it), and the byte.
+    static func firstInvalidUTF8(_ data: Data, file: String) -> (SourceLocation, UInt8) {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = data.makeIterator()
+        var line = 1, column = 1, offset = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let encoded):
+                offset += encoded.count
+                if encoded.count == 1 && encoded.first == 0x0A { line += 1; column = 1 } else { column += 1 }
+            case .error:
+                return (SourceLocation(file: file, line: line, column: column), data[data.startIndex + offset])
+            case .emptyInput:
+                return (SourceLocation(file: file, line: line, column: column), 0)
+            }
+        }
     }
 
     private static func parseStage(id idNode: Node, body: Node, file: String, issues: inout [SpecIssue]) -> StageSpec? {
