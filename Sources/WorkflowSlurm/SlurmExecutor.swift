@@ -199,7 +199,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
                 case nil: finished = false
                 case .completed?: continue
                 case let outcome?:
-                    throw StageError(stage: id, cause: SlurmFailureReport(
+                    throw StageError(stage: id, message: SlurmFailureReport(
                         submission: tracker.submission, name: name, outcome: outcome).text)
                 }
             }
@@ -208,7 +208,7 @@ public final class SlurmExecutor: Executor, @unchecked Sendable {
         }
         guard let record = store.record(job.key) else {
             let log = SlurmFailureReport(submission: tracker.submission, name: id, outcome: .completed).logPath
-            throw StageError(stage: id, cause: "Slurm job \(tracker.submission.jobIDs[id] ?? "?") completed but the cache holds no record for key \(job.key.prefix(12)); the node may see another cache: make --cache-dir the same shared path on every node (log: \(log))")
+            throw StageError(stage: id, message: "Slurm job \(tracker.submission.jobIDs[id] ?? "?") completed but the cache holds no record for key \(job.key.prefix(12)); the node may see another cache: make --cache-dir the same shared path on every node (log: \(log))")
         }
         return record
     }

@@ -36,7 +36,7 @@ extension Engine {
         do {
             try await stage.kind.runShard(index, params: stage.params, context: context)
         } catch let failure as StageFailure {
-            throw StageError(stage: id, cause: "shard \(index): \(failure.message)")
+            throw StageError(stage: id, cause: failure, message: "shard \(index): \(failure.message)")
         }
         return manifest.key
     }

@@ -90,7 +90,8 @@ public final class Engine: Sendable {
                                                        observer: observer) {
             options.jobs = max(options.jobs, concurrent)
         }
-        let scheduler = Scheduler(engine: self, workflow: workflow, planner: planner, options: options,
+        let scheduler = Scheduler(store: store, executor: executor, lockStaleAfter: lockStaleAfter, cpuLimit: cpuLimit,
+                                  workflow: workflow, planner: planner, options: options,
                                   selected: selected, mustBeCached: mustBeCached, observer: observer)
         let summaries = await scheduler.runAll()
         var record = RunRecord(id: RunRecord.makeID(started), workflow: workflow.name, file: workflow.file,
@@ -151,11 +152,7 @@ public final class Engine: Sendable {
     }
 
     /// A job for `stage`; `jobs` stages run at once and share the CPU cores.
-    public func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest, jobs: Int = 1) throws -> StageJob {
-        var inputs: [String: URL] = [:]
-        for (name, digest) in manifest.inputs { inputs[name] = store.objectURL(digest) }
-        return StageJob(workflow: workflow.name, workflowDirectory: workflow.directory, stage: stage,
-                        manifest: manifest, key: manifest.key, inputs: inputs, inputSources: stage.inputs,
-                        threads: cpuLimit ?? max(1, ProcessInfo.processInfo.activeProcessorCount / max(1, jobs)))
+    public func makeJob(_ workflow: ResolvedWorkflow, stage: ResolvedStage, manifest: KeyManifest, jobs: Int = 1) -> StageJob {
+        StageJob(workflow: workflow, stage: stage, manifest: manifest, store: store, cpuLimit: cpuLimit, jobs: jobs)
     }
 }

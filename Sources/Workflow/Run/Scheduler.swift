@@ -5,7 +5,10 @@ import Foundation
 /// known (so a rerun that reproduces its bytes cuts off early), looked up,
 /// locked, run and committed.
 actor Scheduler {
-    let engine: Engine
+    let store: CacheStore
+    let executor: any Executor
+    let lockStaleAfter: TimeInterval
+    let cpuLimit: Int?
     let workflow: ResolvedWorkflow
     let planner: Planner
     let options: RunOptions
@@ -17,9 +20,12 @@ actor Scheduler {
     private(set) var outputs: [String: [String: StoredArtifact]] = [:]
     private var summaries: [String: StageRunSummary] = [:]
 
-    init(engine: Engine, workflow: ResolvedWorkflow, planner: Planner, options: RunOptions,
+    init(store: CacheStore, executor: any Executor, lockStaleAfter: TimeInterval, cpuLimit: Int?, workflow: ResolvedWorkflow, planner: Planner, options: RunOptions,
          selected: Set<String>, mustBeCached: Set<String>, observer: @escaping RunObserver) {
-        self.engine = engine
+        self.store = store
+        self.executor = executor
+        self.lockStaleAfter = lockStaleAfter
+        self.cpuLimit = cpuLimit
         self.workflow = workflow
         self.planner = planner
         self.options = options
@@ -95,7 +101,6 @@ actor Scheduler {
             StageRunSummary(stage: stage.id, kind: stage.kind.kind, outcome: outcome, reasons: reasons.map(\.description), key: key,
                             seconds: Date().timeIntervalSince(start), metrics: metrics, error: error)
         }
-        let store = engine.store
         let forced = options.forceAll || options.force.contains(stage.id)
         let warn: (String) -> Void = { [observer] in observer(.warning($0)) }
         do {
@@ -111,7 +116,7 @@ actor Scheduler {
                                 error: "stage '\(stage.id)' is not cached and --only does not run it"), nil)
             }
             observer(.started(stage: stage.id, reasons: assessment.reasons.map(\.description)))
-            let lock = try await CacheLock.acquire(key: manifest.key, in: store.locksDirectory, staleAfter: engine.lockStaleAfter,
+            let lock = try await CacheLock.acquire(key: manifest.key, in: store.locksDirectory, staleAfter: lockStaleAfter,
                                                    onWait: { [observer] in observer(.waiting(stage: stage.id, holder: $0.description)) })
             defer { lock.release() }
             // Another run may have committed this key while we waited for the lock.
@@ -124,14 +129,15 @@ actor Scheduler {
                     return (summary(.cached, [.committedByAnotherRun], key: record.key, metrics: record.metrics), record.outputs)
                 }
             }
-            let job = try engine.makeJob(workflow, stage: stage, manifest: manifest, jobs: options.jobs)
-            let record = try await engine.executor.execute(job, store: store, observer: observer)
+            let job = StageJob(workflow: workflow, stage: stage, manifest: manifest, store: store,
+                               cpuLimit: cpuLimit, jobs: options.jobs)
+            let record = try await executor.execute(job, store: store, observer: observer)
             try store.setLastKey(record.key, workflow: workflow.name, stage: stage.id)
             return (summary(.ran, assessment.reasons, key: record.key, metrics: record.metrics), record.outputs)
         } catch is CancellationError {
             return (summary(.cancelled, [.interruptedNothingCommitted], key: nil), nil)
         } catch let error as StageError {
-            return (summary(.failed, [], key: nil, error: error.cause), nil)
+            return (summary(.failed, [], key: nil, error: error.message), nil)
         } catch {
             // Storing outputs, writing the record or taking the lock: a full or
             // failing disk is told in words, with the cache path and free space.
