@@ -37,6 +37,8 @@ public struct DeepSSMTrain: Stage {
         public var device = "auto"
         /// libtorch threads; 0 takes the engine's share for this stage.
         public var threads = 0
+        /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
+        public var precision: String? = nil
         /// Deterministic algorithms: on the CPU, same inputs give the same weights
         /// (on CUDA, where max-pool backward has no deterministic kernel, runs
         /// are close but not bit-identical).
@@ -66,6 +68,7 @@ public struct DeepSSMTrain: Stage {
                 issues.append(.init("device", "'\(device)' is not a device; use cpu, cuda or auto"))
             }
             if threads < 0 { issues.append(.init("threads", "must be 0 (automatic) or more, got \(threads)")) }
+            if let issue = StagePrecision.issue(precision) { issues.append(issue) }
             if fine_tune_epochs < 0 {
                 issues.append(.init("fine_tune_epochs", "must be 0 (no fine-tuning) or more, got \(fine_tune_epochs)"))
             }
@@ -131,6 +134,7 @@ public struct DeepSSMTrain: Stage {
             context.log("network: \(network.parameterCount) parameters, flattened size \(network.flattenedSize)")
         }
 
+        try StagePrecision.apply(params.precision, to: network)
         let first = (resumed?.epoch ?? 0) + 1
         let trainer = DeepSSMTrainer(network: network, train: train, validation: validation, context: context)
         var clock = DeepSSMTrainer.Clock(totalBatches: params.epochs * train.batchesPerEpoch,
@@ -219,6 +223,7 @@ public struct DeepSSMTrain: Stage {
             context.log("fine-tuning \(total) epoch(s) on particles (\(decoder.particleValues / 3) particles) from epoch \(best), learning rate \(params.fine_tune_learning_rate)")
         }
         try Self.torch { try network.setDecoder(weight: decoder.weight, bias: decoder.bias) }
+        try StagePrecision.apply(params.precision, to: network)
         let tuner = DeepSSMTrainer(network: network, train: trainer.train, validation: trainer.validation,
                                    context: context)
         let first = (history.fineTune.last?.epoch ?? 0) + 1
@@ -348,7 +353,7 @@ public struct DeepSSMTrain: Stage {
         do {
             return try body()
         } catch let error as TorchError {
-            throw StageFailure("\(error.operation): \(error.message)")
+            throw StageFailure("\(error.operation): \(error.message)\(StagePrecision.outOfMemoryAdvice(error))")
         }
     }
 }

@@ -77,3 +77,20 @@ public func formatBytes(_ bytes: Int64) -> String {
     while value >= 1000, unit < units.count - 1 { value /= 1000; unit += 1 }
     return unit == 0 ? "\(bytes) B" : "\(String(format: "%.1f", value)) \(units[unit])"
 }
+
+/// A stage a run is about to compute, as a `RunPreflight` sees it.
+public struct PreflightStage: Sendable {
+    public var id: String
+    public var kind: String
+    public var params: ParamValue
+}
+
+/// Called once before a run's first stage with the stages it will compute
+/// (those `concerns` picks, and only when there are some): checks that the
+/// machine can do them (a GPU that works, say) and returns facts about it for
+/// the run record's `environment` (provenance, never part of a key). A thrown
+/// error stops the run before any stage starts (exit status 2).
+public protocol RunPreflight: Sendable {
+    func concerns(kind: String, params: ParamValue) -> Bool
+    func check(_ stages: [PreflightStage]) throws -> [String: String]
+}

@@ -113,6 +113,8 @@ public struct StageRegistry: Sendable {
     public var exporters: [any ArtifactExporter] = []
     /// Called after every run, in order.
     public var finishers: [any RunFinisher] = []
+    /// Called before a run computes the stages they concern, in order.
+    public var preflights: [any RunPreflight] = []
 
     /// A registry with the built-in kinds (`shell`) and `kinds`.
     public init(_ kinds: [any Stage.Type] = [], includeBuiltins: Bool = true) {
