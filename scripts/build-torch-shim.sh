@@ -15,6 +15,7 @@ fi
 root=${1%/}; out=$2
 fail() { echo "build-torch-shim: $*" >&2; exit 2; }
 [[ -d $root ]] || fail "libtorch folder '$root' does not exist; give a libtorch folder or a PyTorch wheel's site-packages/torch"
+root=$(cd "$root" && pwd)  # the rpath must not depend on the current directory
 lib=$root/lib
 for f in libc10.so libtorch_cpu.so; do
   [[ -e $lib/$f ]] || fail "'$root' is not a libtorch: $lib/$f is missing; give a libtorch folder or a PyTorch wheel's site-packages/torch"

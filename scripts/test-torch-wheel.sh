@@ -68,7 +68,12 @@ if [[ ! -e $site/.done-$version ]]; then
 fi
 
 # 3. The shim against the wheel, and the Debian build of ssmflow.
-scripts/build-torch-shim.sh "$site/torch" "$dir/lib"
+# Rebuilt when the shim's sources (or this libtorch) are newer than the last build.
+if [[ ! -e $dir/lib/libSSMFlowTorch.so ]] ||
+   [[ -n $(find Sources/TorchNative Sources/CTorchShim/include scripts/build-torch-shim.sh "$site/.done-$version" \
+           -newer "$dir/lib/libSSMFlowTorch.so" -print -quit) ]]; then
+  scripts/build-torch-shim.sh "$PWD/$site/torch" "$dir/lib"
+fi
 if [[ ! -x $SSMFLOW || ! -e $(dirname "$SSMFLOW")/libSSMFlowTorch.so ]]; then
   { scripts/build-native.sh -c release && swift build -c release --product ssmflow; } >/dev/null || fail "release build failed"
 fi
@@ -83,9 +88,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cache=$work/cache
 wf=workflows/femur_deepssm.yaml
-run() { "$@" run "$wf" --tiny-test --until deepssm-predict --set deepssm-train.device=cpu \
-          --set deepssm-predict.device=cpu --cache-dir "$cache" > "$work/run.log" 2>&1 ||
-          { cat "$work/run.log"; return 1; }; }
+run() { # run COMMAND [RUN OPTIONS...]
+  local command=$1; shift
+  "$command" run "$wf" --tiny-test --until deepssm-predict --set deepssm-train.device=cpu \
+    --set deepssm-predict.device=cpu --cache-dir "$cache" "$@" > "$work/run.log" 2>&1 ||
+    { cat "$work/run.log"; return 1; }
+}
 run "$SSMFLOW" || fail "the tiny workflow fails with Debian's libtorch"
 "$SSMFLOW" cache export deepssm-predict.predictions "$work/debian" --cache-dir "$cache" >/dev/null
 run wheel_ssm --force deepssm-train --force deepssm-predict || fail "the tiny workflow fails with the wheel's libtorch $version"

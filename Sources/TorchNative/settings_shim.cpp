@@ -29,7 +29,9 @@ ctorch_device resolve(ctorch_device requested) {
     if (!usable && !linked_with_cuda()) {
         throw std::runtime_error(
             "device 'cuda' was requested but this libtorch (" TORCH_VERSION ") was built without "
-            "CUDA; rebuild with SSMFLOW_LIBTORCH pointing at a CUDA libtorch, or use device 'cpu'");
+            "CUDA; build against PyPI's CUDA torch with `make torch-wheel` and run with "
+            "SSMFLOW_NATIVE_DIR=.build-torch/lib (or SSMFLOW_LIBTORCH=<a CUDA libtorch> swift build), "
+            "or use device 'cpu'");
     }
     if (!usable) {
         throw std::runtime_error(

@@ -32,6 +32,7 @@ public struct DeepSSMPredict: Stage {
         public var threads = 0
         /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
         public var precision: String? = nil
+        public static let optionalParameters = ["precision"]
 
         public init() {}
 

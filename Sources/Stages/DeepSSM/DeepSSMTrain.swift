@@ -39,6 +39,7 @@ public struct DeepSSMTrain: Stage {
         public var threads = 0
         /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
         public var precision: String? = nil
+        public static let optionalParameters = ["precision"]
         /// Deterministic algorithms: on the CPU, same inputs give the same weights
         /// (on CUDA, where max-pool backward has no deterministic kernel, runs
         /// are close but not bit-identical).

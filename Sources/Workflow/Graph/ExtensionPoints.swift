@@ -83,6 +83,12 @@ public struct PreflightStage: Sendable {
     public var id: String
     public var kind: String
     public var params: ParamValue
+
+    public init(id: String, kind: String, params: ParamValue) {
+        self.id = id
+        self.kind = kind
+        self.params = params
+    }
 }
 
 /// Called once before a run's first stage with the stages it will compute

@@ -50,12 +50,15 @@ final class TorchDevicePreflightTests: XCTestCase {
 
     func test_precision_leftOut_staysOutOfTheKey_andBadValuesAreIssues() throws {
         let train = StageKind(DeepSSMTrain.self)
-        let (defaults, issues) = try train.resolve(.object([:]))
+        XCTAssertEqual(train.optionalParameters, ["precision"], "a workflow may set it")
+        XCTAssertEqual(StageKind(DeepSSMPredict.self).optionalParameters, ["precision"])
+        let (defaults, issues) = try train.resolve(try train.defaults())
         XCTAssertTrue(issues.isEmpty)
         XCTAssertNil(defaults.members["precision"], "a default precision would change every existing key")
-        let (set, _) = try train.resolve(.object(["precision": .string("bf16")]))
+        let (set, _) = try train.resolve(try train.defaults().overlaid(with: .object(["precision": .string("bf16")])))
         XCTAssertEqual(set.members["precision"], .string("bf16"))
-        let (_, bad) = try StageKind(DeepSSMPredict.self).resolve(.object(["precision": .string("fp16")]))
+        let predict = StageKind(DeepSSMPredict.self)
+        let (_, bad) = try predict.resolve(try predict.defaults().overlaid(with: .object(["precision": .string("fp16")])))
         XCTAssertEqual(bad.map(\.parameter), ["precision"])
         XCTAssertTrue(bad.first?.message.contains("use fp32, tf32 (CUDA) or bf16 (CUDA)") == true)
     }
