@@ -97,7 +97,11 @@ run() { # run COMMAND [RUN OPTIONS...]
 run "$SSMFLOW" || fail "the tiny workflow fails with Debian's libtorch"
 "$SSMFLOW" cache export deepssm-predict.predictions "$work/debian" --cache-dir "$cache" >/dev/null
 run wheel_ssm --force deepssm-train --force deepssm-predict || fail "the tiny workflow fails with the wheel's libtorch $version"
-grep -q "libtorch $version" "$work/run.log" || { cat "$work/run.log"; fail "the training log does not name libtorch $version"; }
+# The run record's environment (the preflight's facts) names the libtorch that trained.
+latest=$(ls "$cache/runs" | sort | tail -1)
+"$python" -c 'import json, sys; r = json.load(open(sys.argv[1])); env = r.get("environment") or {}
+sys.exit(0 if env.get("libtorch", "").startswith(sys.argv[2] + " ") else f"run record environment: {env}")' \
+  "$cache/runs/$latest/run.json" "$version" || fail "the wheel run's record does not name libtorch $version"
 wheel_ssm cache export deepssm-predict.predictions "$work/wheel" --cache-dir "$cache" >/dev/null
 
 # 5. The predictions agree within the tolerance.
@@ -107,7 +111,7 @@ debian, wheel, tol_mm, tol_score = pathlib.Path(sys.argv[1]), pathlib.Path(sys.a
 def dataset(root, name):
     [path] = list(root.rglob("predictions.h5"))
     raw = root / (name.strip("/") + ".txt")
-    subprocess.run(["h5dump", "-d", name, "-o", str(raw), "-y", "-w", "0", str(path)],
+    subprocess.run(["h5dump", "-m", "%.9g", "-d", name, "-o", str(raw), "-y", "-w", "0", str(path)],
                    capture_output=True, text=True, check=True)
     return [float(v) for v in raw.read_text().replace(",", " ").split()]
 ok = True
