@@ -5,7 +5,7 @@ SWIFT ?= swift
 PROFILE ?= cpu
 SSMFLOW := .build/release/ssmflow
 
-.PHONY: setup build run test test-unit test-e2e bench clean
+.PHONY: setup build run test test-unit test-e2e bench clean torch-wheel
 
 setup:
 	@scripts/setup.sh
@@ -25,6 +25,12 @@ test:
 	@if [ -x scripts/test-e2e.sh ]; then scripts/test-e2e.sh; fi
 	scripts/test-faults.sh
 	scripts/test-slurm.sh
+	scripts/test-torch-wheel.sh
+
+# The PyPI torch route (CUDA GPUs): torch in .build-torch/venv and the shim built
+# against it in .build-torch/lib; run ssmflow with SSMFLOW_NATIVE_DIR=.build-torch/lib.
+torch-wheel:
+	@scripts/setup.sh --torch-wheel
 
 bench:
 	@scripts/setup.sh --bench

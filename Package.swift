@@ -7,19 +7,80 @@ import Foundation
 // include and library paths without editing this file, like tch-rs's LIBTORCH.
 // It only affects libSSMFlowTorch.so (its build and rpath): the executables load
 // that library on first use and never link libtorch themselves.
+// scripts/build-torch-shim.sh builds the same library without SwiftPM, with the
+// same choices (C++ standard, ABI, CUDA libraries); keep the two in step.
 let env = ProcessInfo.processInfo.environment
 let libtorch = env["SSMFLOW_LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
-let torchIncludes: [String] = libtorch.map {
-    ["-I\($0)/include", "-I\($0)/include/torch/csrc/api/include"]
-} ?? ["-I/usr/include", "-I/usr/include/torch/csrc/api/include"]
+let torchRoot = libtorch ?? "/usr"
+let torchLibDir = libtorch.map { "\($0)/lib" } ?? "/usr/lib/\(systemArch())-linux-gnu"
+func systemArch() -> String {
+    #if arch(arm64)
+    return "aarch64"
+    #else
+    return "x86_64"
+    #endif
+}
+// The version header: 2.x keeps it in torch/headeronly, 1.x in the C++ API's tree.
+func torchMajorVersion(_ root: String) -> Int? {
+    for header in ["include/torch/headeronly/version.h", "include/torch/csrc/api/include/torch/version.h"] {
+        guard let text = try? String(contentsOfFile: "\(root)/\(header)", encoding: .utf8) else { continue }
+        for line in text.split(separator: "\n") where line.hasPrefix("#define TORCH_VERSION_MAJOR ") {
+            return Int(line.split(separator: " ").last ?? "")
+        }
+    }
+    return nil
+}
+if libtorch != nil && torchMajorVersion(torchRoot) == nil {
+    FileHandle.standardError.write(Data("""
+        SSMFLOW_LIBTORCH=\(torchRoot) is not a libtorch: it has no include/torch/headeronly/version.h \
+        or include/torch/csrc/api/include/torch/version.h; point it at a libtorch folder or a PyTorch \
+        wheel's site-packages/torch, or unset it for Debian's libtorch-dev\n
+        """.utf8))
+    exit(2)
+}
+// Without Debian's libtorch-dev (scripts/setup.sh installs it) only the shim's build fails.
+let torchMajor = torchMajorVersion(torchRoot) ?? 1
+// PyTorch 2.x headers need C++20; Debian's 1.13 headers fail under clang's C++20.
+let torchStandard = torchMajor >= 2 ? "-std=c++20" : "-std=c++17"
+// The std::string ABI libtorch was built with: its CMake config says, else its
+// c10 library's symbols do (new-ABI names carry __cxx11).
+func torchCXX11ABI(_ root: String, _ lib: String) -> Int {
+    for config in ["\(root)/share/cmake/Torch/TorchConfig.cmake", "\(lib)/cmake/Torch/TorchConfig.cmake"] {
+        if let text = try? String(contentsOfFile: config, encoding: .utf8) {
+            if text.contains("_GLIBCXX_USE_CXX11_ABI=0") { return 0 }
+            if text.contains("_GLIBCXX_USE_CXX11_ABI=1") { return 1 }
+        }
+    }
+    guard let c10 = FileManager.default.contents(atPath: "\(lib)/libc10.so") else { return 1 }
+    return c10.range(of: Data("__cxx11".utf8)) != nil ? 1 : 0
+}
+let torchIncludes: [String] = ["-I\(torchRoot)/include", "-I\(torchRoot)/include/torch/csrc/api/include"]
+let torchCompile = torchIncludes + [torchStandard, "-D_GLIBCXX_USE_CXX11_ABI=\(torchCXX11ABI(torchRoot, torchLibDir))"]
 let torchLinker: [String] = libtorch.map {
     ["-L\($0)/lib", "-Xlinker", "-rpath", "-Xlinker", "\($0)/lib"]
 } ?? []
 // A CUDA libtorch registers its kernels from torch_cuda; link it (kept alive with
-// --no-as-needed) when the chosen libtorch has one.
-let hasCUDA = libtorch.map {
-    FileManager.default.fileExists(atPath: "\($0)/lib/libtorch_cuda.so")
-} ?? false
+// --no-as-needed) when the chosen libtorch has one whose CUDA libraries load
+// (`ldd` finds them all). A wheel installed without its nvidia-* wheels has
+// libtorch_cuda.so but not the CUDA runtime: it is then built for the CPU.
+func cudaLoadable(_ lib: String) -> Bool {
+    let cuda = "\(lib)/libtorch_cuda.so"
+    guard FileManager.default.fileExists(atPath: cuda),
+          FileManager.default.fileExists(atPath: "\(lib)/libc10_cuda.so") else { return false }
+    let ldd = Process()
+    ldd.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
+    ldd.arguments = [cuda, "\(lib)/libc10_cuda.so"]
+    let pipe = Pipe()
+    ldd.standardOutput = pipe
+    ldd.standardError = FileHandle.nullDevice
+    guard (try? ldd.run()) != nil else { return false }
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    ldd.waitUntilExit()
+    return ldd.terminationStatus == 0 && output.range(of: Data("not found".utf8)) == nil
+}
+let hasCUDA = libtorch.map(cudaLoadable) ?? false
+// A CUDA wheel's libtorch.so needs libtorch_cuda.so: without CUDA only torch_cpu
+// and c10 (which hold everything the shim calls) are linked.
 let cudaLinker: [String] = hasCUDA
     ? ["-Xlinker", "--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Xlinker", "--as-needed"] : []
 
@@ -68,7 +129,7 @@ let package = Package(
         .target(
             name: "ITKNative",
             // -O2 even in debug builds: ITK's templates at -O0 make one registration ~10x slower.
-            cxxSettings: [.unsafeFlags(["-I/usr/include/ITK-5.2", "-O2", "-Wno-deprecated-declarations"])],
+            cxxSettings: [.unsafeFlags(["-std=c++17", "-I/usr/include/ITK-5.2", "-O2", "-Wno-deprecated-declarations"])],
             linkerSettings: ["ITKRegistrationMethodsv4", "ITKOptimizersv4", "ITKOptimizers", "ITKTransform",
                              "ITKStatistics", "ITKCommon", "ITKSmoothing", "ITKVNLInstantiation", "itkvnl_algo",
                              "itkvnl", "itkv3p_netlib", "itkvcl", "itksys", "itkdouble-conversion", "itklbfgs"]
@@ -77,17 +138,17 @@ let package = Package(
         .target(
             name: "TorchNative",
             // include/ctorch.h links to the header in CTorchShim: one header, two users.
-            cxxSettings: [.unsafeFlags(torchIncludes + ["-Wno-deprecated-declarations"])],
+            cxxSettings: [.unsafeFlags(torchCompile + ["-Wno-deprecated-declarations"])],
             // -Bsymbolic-functions: calls inside the library never resolve to the
             // trampolines of the same names in the executable.
             linkerSettings: [.unsafeFlags(torchLinker + cudaLinker
                                           + ["-Xlinker", "-Bsymbolic-functions"]),
-                             .linkedLibrary("torch"), .linkedLibrary("torch_cpu"),
-                             .linkedLibrary("c10")]
+                             .linkedLibrary("torch_cpu"), .linkedLibrary("c10")]
+                + (libtorch == nil || hasCUDA ? [.linkedLibrary("torch")] : [])
         ),
         .target(
             name: "VTKNative",
-            cxxSettings: [.unsafeFlags(["-I/usr/include/vtk-\(vtkVersion)"])],
+            cxxSettings: [.unsafeFlags(["-std=c++17", "-I/usr/include/vtk-\(vtkVersion)"])],
             // X11: the shim checks the display before VTK would abort on a bad one.
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
                 + [.linkedLibrary("X11"), .unsafeFlags(["-Xlinker", "-Bsymbolic-functions"])]
@@ -117,7 +178,7 @@ let package = Package(
             dependencies: ["Workflow", "WorkflowSlurm", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-        .executableTarget(name: "Runner", dependencies: ["SSMFlowCLI", "Workflow", "Stages"],
+        .executableTarget(name: "Runner", dependencies: ["SSMFlowCLI", "Workflow", "Stages", "TorchKit"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "EngineRunner", dependencies: ["SSMFlowCLI", "Workflow"],
                           swiftSettings: [.swiftLanguageMode(.v5)]),
@@ -144,6 +205,7 @@ let package = Package(
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
         .testTarget(name: "ShapeModelTests", dependencies: ["ShapeModel", "GeometryKit"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "ShapeModel", "Workflow", "WorkflowTesting", "SSMFlowCLI"]),
-    ],
-    cxxLanguageStandard: .cxx17
+    ]
+    // No package-wide C++ standard: SwiftPM would put it after a target's own
+    // -std, and TorchNative's must follow its libtorch (torchStandard).
 )

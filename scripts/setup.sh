@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages SSMFlow needs, and only those that are missing.
-# Quiet when everything is present. Usage: scripts/setup.sh [--test] [--bench]
+# Quiet when everything is present. Usage: scripts/setup.sh [--test] [--bench] [--torch-wheel]
 #   --test   also what the test suite needs (Slurm + munge for the cluster test;
 #            Debian's python3-torch and python3-h5py for the PyTorch interop test)
 #   --bench  also what the benchmarks compare against (Debian's python3-torch)
+#   --torch-wheel  also PyPI's torch (TORCH_WHEEL_VERSION, CUDA build with its
+#            nvidia-* wheels) in .build-torch/venv, and libSSMFlowTorch.so built
+#            against it in .build-torch/lib: run with SSMFLOW_NATIVE_DIR=.build-torch/lib
 set -euo pipefail
+cd "$(dirname "$0")/.."
+# The pinned PyPI torch of the wheel route (and of its CI check, scripts/test-torch-wheel.sh).
+TORCH_WHEEL_VERSION=${TORCH_WHEEL_VERSION:-2.15.0}
+torch_wheel=0
 
 packages=(
   libtorch-dev      # the DeepSSM network (CPU libtorch 1.13)
@@ -23,7 +30,8 @@ for arg in "$@"; do
   case "$arg" in
     --test) packages+=(slurm-wlm munge python3-torch python3-h5py) ;;  # python3-torch: the ShapeWorks model export check and, with python3-h5py, the PyTorch interop test
     --bench) packages+=(python3-torch python3-h5py) ;;
-    *) echo "setup.sh: unknown option '$arg' (use --test or --bench)" >&2; exit 2 ;;
+    --torch-wheel) packages+=(python3-venv python3-pip); torch_wheel=1 ;;
+    *) echo "setup.sh: unknown option '$arg' (use --test, --bench or --torch-wheel)" >&2; exit 2 ;;
   esac
 done
 
@@ -32,7 +40,30 @@ for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ $status == "install ok installed" ]] || missing+=("$p")
 done
-((${#missing[@]} == 0)) && exit 0
+
+# The wheel route: a project-local venv (git-ignored, like every .build-*/) with
+# PyPI's torch, and the shim built against it beside, never over, the Debian build.
+install_torch_wheel() {
+  local venv=.build-torch/venv python=${PYTHON:-/usr/bin/python3}
+  local start=$SECONDS
+  if [[ ! -x $venv/bin/python ]]; then
+    "$python" -m venv "$venv" || { echo "setup.sh: cannot create $venv with $python (install python3-venv)" >&2; exit 1; }
+  fi
+  if ! "$venv/bin/python" -m pip show torch 2>/dev/null | grep -qx "Version: $TORCH_WHEEL_VERSION"; then
+    echo "setup.sh: installing torch==$TORCH_WHEEL_VERSION from PyPI into $venv (about 5.4 GB with its CUDA libraries)"
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q "torch==$TORCH_WHEEL_VERSION" ||
+      { echo "setup.sh: pip could not install torch==$TORCH_WHEEL_VERSION into $venv; check the network to PyPI and the disk space" >&2; exit 1; }
+  fi
+  local site
+  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  scripts/build-torch-shim.sh "$site/torch" .build-torch/lib
+  echo "setup.sh: the torch wheel route is ready in $((SECONDS - start)) s ($(du -sh .build-torch | cut -f1)); run ssmflow with SSMFLOW_NATIVE_DIR=$PWD/.build-torch/lib (ssmflow doctor shows which libtorch it loads)"
+}
+
+if ((${#missing[@]} == 0)); then
+  ((torch_wheel)) && install_torch_wheel
+  exit 0
+fi
 
 if ! command -v apt-get >/dev/null; then
   echo "setup.sh: missing packages: ${missing[*]}; this script needs Debian's apt-get to install them" >&2
@@ -48,3 +79,5 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "setup.sh: installed ${#missing[@]} package(s)"
+((torch_wheel)) && install_torch_wheel
+exit 0

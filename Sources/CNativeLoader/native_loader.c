@@ -48,10 +48,24 @@ void *ssmflow_native_open(const char *library, const char *product, char **error
     char *tried = NULL;
     void *handle = NULL;
 
+    // $SSMFLOW_NATIVE_DIR first: it chooses another build of a library (the shim
+    // built against a PyTorch wheel). A library that is there but does not load
+    // is an error, never a silent fall-back to the executable's copy.
+    const char *override_dir = getenv("SSMFLOW_NATIVE_DIR");
+    int override_has_file = 0;
+    if (override_dir != NULL && override_dir[0] != '\0') {
+        char *path = format("%s/%s", override_dir, library);
+        override_has_file = path != NULL && access(path, F_OK) == 0;
+        free(path);
+        if (override_has_file) handle = open_in(override_dir, library, &tried);
+        else note_attempt(&tried, override_dir, "no such library there");
+    }
+
     // The executable's directory: SwiftPM puts products (executables, the
     // .xctest bundle and dynamic libraries) side by side in .build/<config>.
     char exe[PATH_MAX];
-    ssize_t length = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    ssize_t length = handle == NULL && !override_has_file
+        ? readlink("/proc/self/exe", exe, sizeof exe - 1) : 0;
     if (length > 0) {
         exe[length] = '\0';
         char *slash = strrchr(exe, '/');
@@ -59,13 +73,9 @@ void *ssmflow_native_open(const char *library, const char *product, char **error
             *slash = '\0';
             handle = open_in(exe[0] ? exe : "/", library, &tried);
         }
-    } else {
+    } else if (length < 0) {
         note_attempt(&tried, "/proc/self/exe", "cannot read the executable's path");
     }
-
-    const char *override_dir = getenv("SSMFLOW_NATIVE_DIR");
-    if (handle == NULL && override_dir != NULL && override_dir[0] != '\0')
-        handle = open_in(override_dir, library, &tried);
 
     if (handle == NULL && error != NULL) {
         *error = format(

@@ -20,6 +20,10 @@ static struct {
     ctorch_status (*ctorch_manual_seed)(uint64_t seed, char **error);
     ctorch_status (*ctorch_rng_state_get)(ctorch_device device, uint8_t *state, int64_t capacity, int64_t *size, char **error);
     ctorch_status (*ctorch_rng_state_set)(ctorch_device device, const uint8_t *state, int64_t size, char **error);
+    ctorch_status (*ctorch_library_info)(char **path, char **cpu_capability, char **error);
+    ctorch_status (*ctorch_cuda_driver)(int32_t *version, int32_t *device_count, char **error);
+    ctorch_status (*ctorch_cuda_device_info)(int32_t index, char **name, int64_t *total_memory, int32_t *major, int32_t *minor, char **error);
+    ctorch_status (*ctorch_device_probe)(ctorch_device device, int32_t index, double *seconds, char **error);
     int64_t (*ctorch_deepssm_minimum_input_size)(void);
     ctorch_status (*ctorch_deepssm_flattened_size)(int64_t depth, int64_t height, int64_t width, int64_t *flattened, char **error);
     ctorch_status (*ctorch_model_create)(int64_t depth, int64_t height, int64_t width, int64_t num_outputs, uint64_t seed, ctorch_device device, double learning_rate, ctorch_model **model, char **error);
@@ -29,6 +33,7 @@ static struct {
     int64_t (*ctorch_model_flattened_size)(const ctorch_model *model);
     ctorch_status (*ctorch_model_train_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *targets, int64_t num_outputs, double *loss, char **error);
     ctorch_status (*ctorch_model_evaluate_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error);
+    ctorch_status (*ctorch_model_set_precision)(ctorch_model *model, ctorch_precision precision, char **error);
     double (*ctorch_model_learning_rate)(const ctorch_model *model);
     ctorch_status (*ctorch_model_set_learning_rate)(ctorch_model *model, double learning_rate, char **error);
     ctorch_status (*ctorch_model_set_decoder)(ctorch_model *model, const float *weight, const float *bias, int64_t particle_values, char **error);
@@ -72,6 +77,14 @@ static void load(void) {
     *(void **)&impl.ctorch_rng_state_get = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_rng_state_set", &load_error))) return;
     *(void **)&impl.ctorch_rng_state_set = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_library_info", &load_error))) return;
+    *(void **)&impl.ctorch_library_info = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_cuda_driver", &load_error))) return;
+    *(void **)&impl.ctorch_cuda_driver = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_cuda_device_info", &load_error))) return;
+    *(void **)&impl.ctorch_cuda_device_info = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_device_probe", &load_error))) return;
+    *(void **)&impl.ctorch_device_probe = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_deepssm_minimum_input_size", &load_error))) return;
     *(void **)&impl.ctorch_deepssm_minimum_input_size = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_deepssm_flattened_size", &load_error))) return;
@@ -90,6 +103,8 @@ static void load(void) {
     *(void **)&impl.ctorch_model_train_batch = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_evaluate_batch", &load_error))) return;
     *(void **)&impl.ctorch_model_evaluate_batch = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_precision", &load_error))) return;
+    *(void **)&impl.ctorch_model_set_precision = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_learning_rate", &load_error))) return;
     *(void **)&impl.ctorch_model_learning_rate = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_learning_rate", &load_error))) return;
@@ -181,6 +196,26 @@ ctorch_status ctorch_rng_state_set(ctorch_device device, const uint8_t *state, i
     return impl.ctorch_rng_state_set(device, state, size, error);
 }
 
+ctorch_status ctorch_library_info(char **path, char **cpu_capability, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_library_info(path, cpu_capability, error);
+}
+
+ctorch_status ctorch_cuda_driver(int32_t *version, int32_t *device_count, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_cuda_driver(version, device_count, error);
+}
+
+ctorch_status ctorch_cuda_device_info(int32_t index, char **name, int64_t *total_memory, int32_t *major, int32_t *minor, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_cuda_device_info(index, name, total_memory, major, minor, error);
+}
+
+ctorch_status ctorch_device_probe(ctorch_device device, int32_t index, double *seconds, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_device_probe(device, index, seconds, error);
+}
+
 int64_t ctorch_deepssm_minimum_input_size(void) {
     if (!ready()) { return (int64_t)0; }
     return impl.ctorch_deepssm_minimum_input_size();
@@ -224,6 +259,11 @@ ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
 ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error) {
     if (!ready()) { fail(error); return CTORCH_ERROR; }
     return impl.ctorch_model_evaluate_batch(model, images, batch, depth, height, width, predictions, num_outputs, error);
+}
+
+ctorch_status ctorch_model_set_precision(ctorch_model *model, ctorch_precision precision, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_set_precision(model, precision, error);
 }
 
 double ctorch_model_learning_rate(const ctorch_model *model) {

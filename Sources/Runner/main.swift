@@ -7,4 +7,5 @@ var registry = StageRegistry(StageCatalog.all)
 registry.inspectors = StageCatalog.inspectors
 registry.exporters = StageCatalog.exporters
 registry.finishers = StageCatalog.finishers
-await SSMFlow.main(registry: registry, commands: [CohortCommand.self, AugmentCommand.self])
+registry.preflights = StageCatalog.preflights
+await SSMFlow.main(registry: registry, commands: [CohortCommand.self, AugmentCommand.self, DoctorCommand.self])

@@ -126,7 +126,8 @@ struct KindsCommand: ParsableCommand {
             let kind = registry[name]!
             print("\(name) (version \(kind.version)): \(kind.summary)")
             if let defaults = try? kind.defaults(), !defaults.members.isEmpty {
-                print("  params: " + defaults.members.keys.sorted().map { "\($0)=\(defaults.members[$0]!)" }.joined(separator: ", "))
+                let optional = kind.optionalParameters.map { "\($0) (optional)" }
+                print("  params: " + (defaults.members.keys.sorted().map { "\($0)=\(defaults.members[$0]!)" } + optional).joined(separator: ", "))
             }
             if !kind.type.inputs.isEmpty { print("  inputs: " + kind.type.inputs.map { $0.name + ($0.isOptional ? "?" : "") }.joined(separator: ", ")) }
             if !kind.type.outputs.isEmpty { print("  outputs: " + kind.type.outputs.map(\.name).joined(separator: ", ")) }

@@ -67,6 +67,13 @@ public final class DeepSSMNetwork {
 
     public var learningRate: Double { ctorch_model_learning_rate(handle) }
 
+    /// The arithmetic of later batches; throws, saying why, where the device cannot do it.
+    public func setPrecision(_ precision: TorchPrecision) throws {
+        try torchCall("use precision '\(precision.rawValue)' on \(device.rawValue)") {
+            ctorch_model_set_precision(handle, precision.cValue, $0)
+        }
+    }
+
     public func setLearningRate(_ rate: Double) throws {
         try torchCall("set the learning rate to \(rate)") { ctorch_model_set_learning_rate(handle, rate, $0) }
     }

@@ -7,20 +7,31 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <dlfcn.h>
+
 #include <stdexcept>
 
 using namespace ctorch_detail;
 
 namespace ctorch_detail {
 
+// Whether this library was linked with libtorch's CUDA kernels (libtorch_cuda.so
+// is then loaded). at::hasCUDA() answers another question: whether a GPU is usable now.
+bool linked_with_cuda() {
+    static const bool linked = dlopen("libtorch_cuda.so", RTLD_LAZY | RTLD_NOLOAD) != nullptr;
+    return linked;
+}
+
 ctorch_device resolve(ctorch_device requested) {
     if (requested == CTORCH_DEVICE_CPU) return CTORCH_DEVICE_CPU;
     const bool usable = torch::cuda::is_available();
     if (requested == CTORCH_DEVICE_AUTO) return usable ? CTORCH_DEVICE_CUDA : CTORCH_DEVICE_CPU;
-    if (!at::hasCUDA()) {
+    if (!usable && !linked_with_cuda()) {
         throw std::runtime_error(
             "device 'cuda' was requested but this libtorch (" TORCH_VERSION ") was built without "
-            "CUDA; rebuild with SSMFLOW_LIBTORCH pointing at a CUDA libtorch, or use device 'cpu'");
+            "CUDA; build against PyPI's CUDA torch with `make torch-wheel` and run with "
+            "SSMFLOW_NATIVE_DIR=.build-torch/lib (or SSMFLOW_LIBTORCH=<a CUDA libtorch> swift build), "
+            "or use device 'cpu'");
     }
     if (!usable) {
         throw std::runtime_error(
@@ -39,7 +50,7 @@ const char *ctorch_version(void) { return TORCH_VERSION; }
 void ctorch_free_string(char *string) { std::free(string); }
 
 int32_t ctorch_built_with_cuda(void) {
-    try { return at::hasCUDA() ? 1 : 0; } catch (const std::exception &) { return 0; } catch (...) { return 0; }
+    try { return linked_with_cuda() || at::hasCUDA() ? 1 : 0; } catch (const std::exception &) { return 0; } catch (...) { return 0; }
 }
 
 int32_t ctorch_cuda_device_count(void) {

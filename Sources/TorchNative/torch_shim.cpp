@@ -3,6 +3,7 @@
 #include "shim_internal.h"
 
 #include <torch/torch.h>
+#include <ATen/autocast_mode.h>
 
 #include <cerrno>
 #include <cmath>
@@ -117,12 +118,29 @@ typename Map::key_type state_key(const Map &, const torch::Tensor &parameter) {
     }
 }
 
+// bfloat16 autocast of a CUDA forward pass while alive (thread-local in libtorch).
+// The 1.x spellings, still present (deprecated) in 2.x, work with both.
+struct AutocastScope {
+    explicit AutocastScope(bool enabled) : enabled(enabled) {
+        if (!enabled) return;
+        at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+        at::autocast::set_enabled(true);
+    }
+    ~AutocastScope() {
+        if (!enabled) return;
+        at::autocast::set_enabled(false);
+        at::autocast::clear_cache();
+    }
+    bool enabled;
+};
+
 }  // namespace
 
 struct ctorch_model {
     DeepSSMNet net{nullptr};
     std::unique_ptr<torch::optim::Adam> adam;
     torch::Device device{torch::kCPU};
+    ctorch_precision precision = CTORCH_FP32;
     // The fixed decoder (no gradients); undefined until set.
     torch::Tensor decoder_weight, decoder_bias;
     int64_t depth = 0, height = 0, width = 0, outputs = 0, flattened = 0;
@@ -303,7 +321,12 @@ ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
                      .to(model->device);
         model->net->train();
         model->adam->zero_grad();
-        auto value = torch::mse_loss(model->net->forward(x), y);
+        torch::Tensor out;
+        {
+            AutocastScope autocast(model->precision == CTORCH_BF16);
+            out = model->net->forward(x);
+        }
+        auto value = torch::mse_loss(out.to(torch::kFloat), y);
         *loss = value.item<double>();
         // A diverged batch must not poison the weights: report it, leave them.
         if (!std::isfinite(*loss)) return CTORCH_OK;
@@ -321,8 +344,34 @@ ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *imag
         model->check_input(depth, height, width, num_outputs);
         torch::NoGradGuard no_grad;
         model->net->eval();
-        auto out = model->net->forward(model->images(images, batch)).to(torch::kCPU).contiguous();
+        torch::Tensor out;
+        {
+            AutocastScope autocast(model->precision == CTORCH_BF16);
+            out = model->net->forward(model->images(images, batch));
+        }
+        out = out.to(torch::kFloat).to(torch::kCPU).contiguous();
         std::memcpy(predictions, out.data_ptr<float>(), sizeof(float) * static_cast<size_t>(out.numel()));
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_set_precision(ctorch_model *model, ctorch_precision precision, char **error) {
+    return guarded(error, [&] {
+        const char *names[] = {"fp32", "tf32", "bf16"};
+        if (precision < CTORCH_FP32 || precision > CTORCH_BF16) {
+            return fail(error, "unknown precision " + std::to_string(int(precision)));
+        }
+        if (precision != CTORCH_FP32 && !model->device.is_cuda()) {
+            return fail(error, std::string("precision '") + names[precision] +
+                                   "' needs a CUDA GPU (compute capability 8.0 or newer); use precision 'fp32' on the CPU");
+        }
+        // TF32 is a process-wide switch; fp32 on CUDA turns it off for convolutions too
+        // (PyTorch leaves it on for cuDNN by default).
+        if (model->device.is_cuda()) {
+            at::globalContext().setAllowTF32CuBLAS(precision == CTORCH_TF32);
+            at::globalContext().setAllowTF32CuDNN(precision == CTORCH_TF32);
+        }
+        model->precision = precision;
         return CTORCH_OK;
     });
 }
@@ -389,7 +438,12 @@ ctorch_status ctorch_model_train_particles_batch(ctorch_model *model, const floa
                      .to(model->device);
         model->net->train();
         model->adam->zero_grad();
-        auto decoded = torch::addmm(model->decoder_bias, model->net->forward(x), model->decoder_weight.t());
+        torch::Tensor out;
+        {
+            AutocastScope autocast(model->precision == CTORCH_BF16);
+            out = model->net->forward(x);
+        }
+        auto decoded = torch::addmm(model->decoder_bias, out.to(torch::kFloat), model->decoder_weight.t());
         auto value = torch::mse_loss(decoded, y);
         *loss = value.item<double>();
         if (!std::isfinite(*loss)) return CTORCH_OK;

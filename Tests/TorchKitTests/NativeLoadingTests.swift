@@ -91,7 +91,7 @@ final class NativeLoadingTests: XCTestCase {
         XCTAssertTrue(message.contains("swift build --product SSMFlowMissing"), message)
     }
 
-    func test_open_nativeDirectory_isSearchedAfterExecutableDirectory() throws {
+    func test_open_nativeDirectory_libraryThatFailsThere_isAnErrorWithoutFallBack() throws {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("native-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -106,6 +106,23 @@ final class NativeLoadingTests: XCTestCase {
         free(error)
         XCTAssertTrue(message.contains("\(directory.path)/libSSMFlowMissing.so: "), message)
         XCTAssertTrue(message.contains("SSMFLOW_NATIVE_DIR"), message)
+        // The executable's directory is not tried once the chosen build fails.
+        XCTAssertFalse(message.contains("\(buildDirectory.path)/libSSMFlowMissing.so"), message)
+    }
+
+    func test_open_nativeDirectoryWithoutTheLibrary_fallsBackToExecutableDirectory() throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("native-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        setenv("SSMFLOW_NATIVE_DIR", directory.path, 1)
+        defer { unsetenv("SSMFLOW_NATIVE_DIR") }
+        var error: UnsafeMutablePointer<CChar>? = nil
+        XCTAssertNil(ssmflow_native_open("libSSMFlowMissing.so", "SSMFlowMissing", &error))
+        let message = try XCTUnwrap(error.map { String(cString: $0) })
+        free(error)
+        XCTAssertTrue(message.contains("\(directory.path): no such library there"), message)
+        XCTAssertTrue(message.contains("\(buildDirectory.path)/libSSMFlowMissing.so: "), message)
     }
 
     func test_trampolines_agreeWithHeaders() throws {

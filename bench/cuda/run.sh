@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The libtorch shim on a CUDA GPU, where Swift may be absent: compiles the
-# shim's C++ sources (Sources/TorchNative) and bench/cuda/check.c against
-# the libtorch of an installed PyTorch, runs the checks and step timings, then
+# The libtorch shim on a CUDA GPU, where Swift may be absent: builds the shim
+# (scripts/build-torch-shim.sh) against the libtorch of an installed PyTorch
+# and bench/cuda/check.c against the shim, runs the checks and step timings, then
 # times the same training step in PyTorch on the same libtorch and GPU.
 #   bench/cuda/run.sh [STEPS]      (PYTHON=python3 by default)
 # Exits non-zero when a check fails.
@@ -16,17 +16,11 @@ print(os.path.dirname(torch.__file__), int(torch.compiled_with_cxx11_abi()), int
 echo "PyTorch $("$python" -c 'import torch; print(torch.__version__, torch.version.cuda)') at $torch_dir (cxx11 abi $abi, cuda available $cuda)"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
 
-flags=(-O2 -fPIC -std=c++17 -D_GLIBCXX_USE_CXX11_ABI="$abi" -Wno-deprecated-declarations
-       -ISources/CTorchShim/include -I"$torch_dir/include" -I"$torch_dir/include/torch/csrc/api/include")
-libs=(-L"$torch_dir/lib" -Wl,-rpath,"$torch_dir/lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10)
-[ -e "$torch_dir/lib/libtorch_cuda.so" ] && libs+=(-ltorch_cuda -lc10_cuda)
 start=$(date +%s)
-for source in Sources/TorchNative/*.cpp; do
-    ${CXX:-g++} "${flags[@]}" -c "$source" -o "$build/$(basename "$source" .cpp).o" &
-done
-wait
+# The shim with the C++ standard, ABI and CUDA libraries that fit this libtorch.
+scripts/build-torch-shim.sh "$torch_dir" "$build"
 ${CC:-gcc} -O2 -std=gnu11 -ISources/CTorchShim/include -c bench/cuda/check.c -o "$build/check.o"
-${CXX:-g++} "$build"/*.o -o "$build/check" "${libs[@]}" -lm
+${CC:-gcc} "$build/check.o" -o "$build/check" -L"$build" -Wl,-rpath,"$build" -lSSMFlowTorch -lm
 echo "built the shim and check in $(( $(date +%s) - start )) s"
 
 status=0

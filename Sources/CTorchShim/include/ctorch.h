@@ -52,7 +52,8 @@ void ctorch_free_string(char *string);
 
 /* ---- process-wide settings ---- */
 
-/** 1 when this libtorch was built with CUDA, else 0. */
+/** 1 when this library was built with libtorch's CUDA kernels (whether or not
+ *  a GPU is usable now), else 0. */
 int32_t ctorch_built_with_cuda(void);
 /** Number of visible CUDA devices (0 without CUDA). */
 int32_t ctorch_cuda_device_count(void);
@@ -77,6 +78,29 @@ ctorch_status ctorch_rng_state_get(ctorch_device device, uint8_t *state, int64_t
                                    int64_t *size, char **error);
 ctorch_status ctorch_rng_state_set(ctorch_device device, const uint8_t *state, int64_t size,
                                    char **error);
+
+/* ---- the device check (`ssmflow doctor`, and before a run that asks for CUDA) ---- */
+
+/** The loaded libtorch: the file holding its CPU kernels, and the CPU
+ *  capability they use (e.g. "AVX512"). Both malloc'd; free them with
+ *  ctorch_free_string. */
+ctorch_status ctorch_library_info(char **path, char **cpu_capability, char **error);
+
+/** The CUDA driver's version (e.g. 13000 for 13.0) and how many GPUs it sees,
+ *  read through libcuda.so.1 opened with dlopen: this works whatever libtorch
+ *  the library was built against. Fails, saying why, without a driver. */
+ctorch_status ctorch_cuda_driver(int32_t *version, int32_t *device_count, char **error);
+
+/** GPU `index` as the driver sees it: name (malloc'd; free it with
+ *  ctorch_free_string), memory in bytes and compute capability. */
+ctorch_status ctorch_cuda_device_info(int32_t index, char **name, int64_t *total_memory,
+                                      int32_t *major, int32_t *minor, char **error);
+
+/** Runs a small conv3d forward and backward on `device` (CPU, or CUDA GPU
+ *  `index`), waits for it and returns its wall time in *seconds. Fails with
+ *  libtorch's message, e.g. when the library has no kernels for the GPU. */
+ctorch_status ctorch_device_probe(ctorch_device device, int32_t index, double *seconds,
+                                  char **error);
 
 /* ---- the DeepSSM network (spec section 4) ---- */
 
@@ -115,6 +139,21 @@ ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *imag
                                           int64_t batch, int64_t depth, int64_t height,
                                           int64_t width, float *predictions,
                                           int64_t num_outputs, char **error);
+
+/** The arithmetic of the network's forward and backward passes. */
+typedef enum ctorch_precision {
+    /** float32 throughout, TF32 off (the CPU's only choice). */
+    CTORCH_FP32 = 0,
+    /** float32 tensors, TF32 tensor-core matrix products and convolutions (CUDA, compute capability 8.0+). */
+    CTORCH_TF32 = 1,
+    /** bfloat16 autocast of the forward pass, float32 weights and loss (CUDA, compute capability 8.0+). */
+    CTORCH_BF16 = 2,
+} ctorch_precision;
+
+/** Sets the precision of training and evaluation batches; fails, saying
+ *  why, when the model's device cannot do it (TF32 and BF16 need CUDA). */
+ctorch_status ctorch_model_set_precision(ctorch_model *model, ctorch_precision precision,
+                                         char **error);
 
 double ctorch_model_learning_rate(const ctorch_model *model);
 ctorch_status ctorch_model_set_learning_rate(ctorch_model *model, double learning_rate,

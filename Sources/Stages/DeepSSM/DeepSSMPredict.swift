@@ -31,6 +31,9 @@ public struct DeepSSMPredict: Stage {
         public var device = "auto"
         /// libtorch threads; 0 takes the engine's share for this stage.
         public var threads = 0
+        /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
+        public var precision: String? = nil
+        public static let optionalParameters = ["precision"]
 
         public init() {}
 
@@ -44,6 +47,7 @@ public struct DeepSSMPredict: Stage {
                 issues.append(.init("device", "'\(device)' is not a device; use cpu, cuda or auto"))
             }
             if threads < 0 { issues.append(.init("threads", "must be 0 (automatic) or more, got \(threads)")) }
+            if let issue = StagePrecision.issue(precision) { issues.append(issue) }
             return issues
         }
     }
@@ -74,6 +78,7 @@ public struct DeepSSMPredict: Stage {
             let device = try Torch.resolve(TorchDevice(rawValue: params.device) ?? .auto)
             return try checkpoint.makeNetwork(device: device)
         }
+        try StagePrecision.apply(params.precision, to: network)
         let shape = network.inputShape
         guard test.imageShape == [shape.depth, shape.height, shape.width] else {
             throw StageFailure("test.h5 images are \(test.imageShape) but the model was trained on \(shape); connect the loaders the model was trained on")

@@ -38,6 +38,9 @@ public struct DeepSSMTrain: Stage {
         public var device = "auto"
         /// libtorch threads; 0 takes the engine's share for this stage.
         public var threads = 0
+        /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
+        public var precision: String? = nil
+        public static let optionalParameters = ["precision"]
         /// Deterministic algorithms: on the CPU, same inputs give the same weights
         /// (on CUDA, where max-pool backward has no deterministic kernel, runs
         /// are close but not bit-identical).
@@ -67,6 +70,7 @@ public struct DeepSSMTrain: Stage {
                 issues.append(.init("device", "'\(device)' is not a device; use cpu, cuda or auto"))
             }
             if threads < 0 { issues.append(.init("threads", "must be 0 (automatic) or more, got \(threads)")) }
+            if let issue = StagePrecision.issue(precision) { issues.append(issue) }
             if fine_tune_epochs < 0 {
                 issues.append(.init("fine_tune_epochs", "must be 0 (no fine-tuning) or more, got \(fine_tune_epochs)"))
             }
@@ -134,6 +138,7 @@ public struct DeepSSMTrain: Stage {
             context.log("network: \(network.parameterCount) parameters, flattened size \(network.flattenedSize)")
         }
 
+        try StagePrecision.apply(params.precision, to: network)
         let first = (resumed?.epoch ?? 0) + 1
         let trainer = DeepSSMTrainer(network: network, train: train, validation: validation, context: context)
         var clock = DeepSSMTrainer.Clock(totalBatches: params.epochs * train.batchesPerEpoch,
@@ -222,6 +227,7 @@ public struct DeepSSMTrain: Stage {
             context.log("fine-tuning \(total) epoch(s) on particles (\(decoder.particleValues / 3) particles) from epoch \(best), learning rate \(params.fine_tune_learning_rate)")
         }
         try Self.torch { try network.setDecoder(weight: decoder.weight, bias: decoder.bias) }
+        try StagePrecision.apply(params.precision, to: network)
         let tuner = DeepSSMTrainer(network: network, train: trainer.train, validation: trainer.validation,
                                    context: context)
         let first = (history.fineTune.last?.epoch ?? 0) + 1
@@ -351,7 +357,7 @@ public struct DeepSSMTrain: Stage {
         do {
             return try body()
         } catch let error as TorchError {
-            throw StageFailure("\(error.operation): \(error.message)")
+            throw StageFailure("\(error.operation): \(error.message)\(StagePrecision.outOfMemoryAdvice(error))")
         }
     }
 }

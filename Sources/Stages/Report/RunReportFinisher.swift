@@ -46,6 +46,8 @@ public struct RunReportFinisher: RunFinisher {
         ]
         if let profile = run.profile { facts.append(("profile", profile)) }
         if !run.overrides.isEmpty { facts.append(("overrides", run.overrides.joined(separator: " "))) }
+        // The machine's facts from the preflight checks: device, GPU, libtorch.
+        for (name, value) in (run.environment ?? [:]).sorted(by: { $0.key < $1.key }) { facts.append((name, value)) }
 
         // Strings without JSON quotes: the page is for reading, not parsing.
         let parameters = run.params.mapValues { value in

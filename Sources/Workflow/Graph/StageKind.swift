@@ -36,6 +36,8 @@ public struct StageKind: Sendable {
     public var kind: String { type.kind }
     public var version: Int { type.version }
     public var summary: String { type.summary }
+    /// Parameters absent from the defaults that a workflow may still set.
+    public var optionalParameters: [String] { type.optionalParameterNames }
 
     /// The defaults (`Params()`) as a value tree.
     public func defaults() throws -> ParamValue { try _defaults() }
@@ -66,6 +68,7 @@ public struct StageKind: Sendable {
 // this is how an `any Stage.Type` is opened.
 extension Stage {
     static var erasedKind: StageKind { StageKind(generic: Self.self) }
+    static var optionalParameterNames: [String] { Params.optionalParameters }
 }
 
 extension DynamicPorts {

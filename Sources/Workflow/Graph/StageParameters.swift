@@ -8,8 +8,13 @@ public protocol StageParameters: Codable, Sendable {
     init()
     /// Range and consistency checks; every issue is reported at once.
     func validate() -> [ParameterIssue]
+    /// Optional properties (nil by default) a workflow may set: they are not in
+    /// the encoded defaults, so they stay out of the stage key until set, and
+    /// adding one keeps every existing key.
+    static var optionalParameters: [String] { get }
 }
 
 extension StageParameters {
     public func validate() -> [ParameterIssue] { [] }
+    public static var optionalParameters: [String] { [] }
 }

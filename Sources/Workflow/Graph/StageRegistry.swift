@@ -12,6 +12,8 @@ public struct StageRegistry: Sendable {
     public var exporters: [any ArtifactExporter] = []
     /// Called after every run, in order.
     public var finishers: [any RunFinisher] = []
+    /// Called before a run computes the stages they concern, in order.
+    public var preflights: [any RunPreflight] = []
     /// The `executor:` kinds a workflow may name; the command line adds the
     /// executors it can build (`slurm`).
     public var executorKinds: [String] = ["local"]

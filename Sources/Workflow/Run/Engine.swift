@@ -84,6 +84,8 @@ public final class Engine: Sendable {
         let planner = Planner(store: store, workflow: workflow)
         let (selected, mustBeCached) = try planner.selection(options)
         if options.only != nil { _ = try planner.plan(options, onProblem: { observer(.warning($0)) }) }
+        // Checks that can fail before any work (a CUDA stage without a usable GPU).
+        let environment = try preflight(workflow, planner: planner, options: options, selected: selected)
         var options = options
         if let concurrent = try await executor.prepare(workflow: workflow, store: store, options: options,
                                                        makePlan: { try planner.plan(options, onProblem: { observer(.warning($0)) }) },
@@ -100,6 +102,7 @@ public final class Engine: Sendable {
                                params: Dictionary(uniqueKeysWithValues: workflow.graph.stages.map { ($0.id, $0.params) }),
                                stages: workflow.graph.ids.compactMap { summaries[$0] })
         record.seconds = Date().timeIntervalSince(started)
+        record.environment = environment
         await executor.finish(record, interrupted: Task.isCancelled || record.stages.contains { $0.outcome == .cancelled },
                               observer: observer)
         // The run's outcome stands even when its history cannot be written (a
@@ -109,6 +112,32 @@ public final class Engine: Sendable {
         }
         finish(record, outputs: await scheduler.outputs, observer: observer)
         return record
+    }
+
+    /// The registry's preflight checks on the stages this run will compute; nil
+    /// when no check concerns them. A failed check is a `PlanError`: no stage starts.
+    private func preflight(_ workflow: ResolvedWorkflow, planner: Planner, options: RunOptions,
+                           selected: Set<String>) throws -> [String: String]? {
+        let concerned = workflow.graph.stages.filter { stage in
+            selected.contains(stage.id) && registry.preflights.contains { $0.concerns(kind: stage.kind.kind, params: stage.params) }
+        }
+        guard !concerned.isEmpty else { return nil }
+        let toRun = Set(try planner.plan(options, onProblem: { _ in }).filter { $0.action == .run }.map(\.stage))
+        let stages = concerned.filter { toRun.contains($0.id) }
+            .map { PreflightStage(id: $0.id, kind: $0.kind.kind, params: $0.params) }
+        guard !stages.isEmpty else { return nil }
+        var facts: [String: String] = [:]
+        for check in registry.preflights {
+            do {
+                facts.merge(try check.check(stages.filter { check.concerns(kind: $0.kind, params: $0.params) }),
+                            uniquingKeysWith: { first, _ in first })
+            } catch let error as PlanError {
+                throw error
+            } catch {
+                throw PlanError("before running \(stages.map(\.id).joined(separator: ", ")): \(error)")
+            }
+        }
+        return facts
     }
 
     private func finish(_ run: RunRecord, outputs: [String: [String: StoredArtifact]], observer: RunObserver) {

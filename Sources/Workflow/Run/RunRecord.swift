@@ -42,6 +42,9 @@ public struct RunRecord: Codable, Sendable {
     public var params: [String: ParamValue]
     /// In topological order.
     public var stages: [StageRunSummary]
+    /// Facts about the machine from the run's preflight checks (device, GPU,
+    /// libtorch): provenance, not part of any key. Nil when none ran.
+    public var environment: [String: String]? = nil
 
     /// Stages computed in this run.
     public var ranCount: Int { stages.filter { $0.outcome == .ran }.count }

@@ -95,13 +95,13 @@ public struct WorkflowResolver {
             do { defaults = try kind.defaults() } catch {
                 preconditionFailure("defaults of stage kind '\(kind.kind)' do not encode: \(error)")
             }
-            let known = defaults.members.keys.sorted()
+            let known = (Array(defaults.members.keys) + kind.optionalParameters).sorted()
             var raw = stage.params
             for (key, value) in stageOverrides[id] ?? [:] { raw[key] = value }
             var overlay: [String: ParamValue] = [:]
             var ok = true
             for (key, value) in raw.sorted(by: { $0.key < $1.key }) {
-                guard defaults.members[key] != nil else {
+                guard defaults.members[key] != nil || kind.optionalParameters.contains(key) else {
                     issues.append(SpecIssue(value.location, "unknown parameter '\(key)' for stage '\(id)' (kind '\(kind.kind)')\(didYouMean(key, among: known)); parameters: \(known.joined(separator: ", "))"))
                     ok = false
                     continue
