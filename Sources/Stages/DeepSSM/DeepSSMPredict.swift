@@ -28,8 +28,9 @@ public struct DeepSSMPredict: Stage {
         public var batch_size = 8
         /// `cpu`, `cuda`, or `auto`.
         public var device = "auto"
-        /// libtorch threads; 0 takes the engine's share for this stage.
-        public var threads = 0
+        /// libtorch threads: a fixed count by default (the same predictions on
+        /// every machine); 0 takes the engine's share of this machine's cores.
+        public var threads = 2
 
         public init() {}
 

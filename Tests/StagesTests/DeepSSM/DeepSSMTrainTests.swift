@@ -57,7 +57,7 @@ final class DeepSSMTrainTests: XCTestCase {
         let rows = try String(contentsOf: context.outputURL("log"), encoding: .utf8)
             .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         XCTAssertEqual(rows.first?.joined(separator: ","),
-                       "epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase")
+                       "epoch,lr,train_error,train_rel_error,val_error,val_rel_error,phase")
         XCTAssertEqual(rows.count, 4)
         let trainErrors = rows.dropFirst().map { Double($0[2])! }
         XCTAssertLessThan(trainErrors.last!, trainErrors.first!, "train errors \(trainErrors)")
@@ -76,21 +76,66 @@ final class DeepSSMTrainTests: XCTestCase {
     }
 
     func test_run_killedThenRerun_resumesAndEqualsUninterrupted() async throws {
-        let uninterrupted = try context(memo: "memo-a")
-        try await DeepSSMTrain().run(params(epochs: 2), context: uninterrupted)
+        try await assertResumeIsByteIdentical(params(epochs: 2))
+    }
 
-        let killed = try context(memo: "memo-b")
+    func test_run_killedThenRerun_withScheduleFocalLossAndAugmentation_isByteIdentical() async throws {
+        try await assertResumeIsByteIdentical(params(epochs: 2) {
+            $0.lr_schedule = "cosine"
+            $0.T_max = 2
+            $0.loss = "focal"
+            $0.intensity_augmentation = true
+            $0.intensity_gamma = 0.2
+            $0.intensity_blur = 1
+            $0.intensity_blur_p = 0.5
+        })
+    }
+
+    /// Kills a training in epoch 2, resumes it, and compares every byte with an
+    /// uninterrupted run: the model files, the log, the curve and each epoch's checkpoint.
+    private func assertResumeIsByteIdentical(_ params: DeepSSMTrain.Params,
+                                             file: StaticString = #filePath, line: UInt = #line) async throws {
+        let tag = UUID().uuidString.prefix(8)
+        let uninterrupted = try context(memo: "memo-a-\(tag)")
+        try await DeepSSMTrain().run(params, context: uninterrupted)
+
+        let killed = try context(memo: "memo-b-\(tag)")
         killed.killAfterProgressCalls = 3  // epoch 1 has 2 batches: dies in epoch 2
         do {
-            try await DeepSSMTrain().run(params(epochs: 2), context: killed)
-            XCTFail("the run was not interrupted")
+            try await DeepSSMTrain().run(params, context: killed)
+            XCTFail("the run was not interrupted", file: file, line: line)
         } catch is CancellationError {}
 
-        let resumed = try context(memo: "memo-b")
-        try await DeepSSMTrain().run(params(epochs: 2), context: resumed)
-        XCTAssertTrue(resumed.logs.contains("resuming from the checkpoint of epoch 1 of 2"), "\(resumed.logs)")
-        XCTAssertEqual(resumed.progressCalls, 2, "only epoch 2 is trained again")
-        XCTAssertEqual(try finalModel(resumed), try finalModel(uninterrupted))
+        let resumed = try context(memo: "memo-b-\(tag)")
+        try await DeepSSMTrain().run(params, context: resumed)
+        XCTAssertTrue(resumed.logs.contains("resuming from the checkpoint of epoch 1 of 2"), "\(resumed.logs)",
+                      file: file, line: line)
+        XCTAssertEqual(resumed.progressCalls, 2, "only epoch 2 is trained again", file: file, line: line)
+        XCTAssertEqual(try finalModel(resumed), try finalModel(uninterrupted), file: file, line: line)
+        let a = try Self.files(under: uninterrupted.outputURL("model")), b = try Self.files(under: resumed.outputURL("model"))
+        XCTAssertEqual(Set(a.keys), ["best_model.h5", "final_model.h5", "normalization.json", "training.json"],
+                       file: file, line: line)
+        XCTAssertEqual(a, b, "model files", file: file, line: line)
+        XCTAssertEqual(try Data(contentsOf: uninterrupted.outputURL("log")), try Data(contentsOf: resumed.outputURL("log")),
+                       file: file, line: line)
+        let memoA = try Self.files(under: uninterrupted.memoDirectory), memoB = try Self.files(under: resumed.memoDirectory)
+        XCTAssertEqual(Set(memoA.keys), ["epoch-1/checkpoint.h5", "epoch-1/history.json", "epoch-2/checkpoint.h5",
+                                         "epoch-2/history.json"], file: file, line: line)
+        for (path, bytes) in memoA { XCTAssertEqual(bytes, memoB[path], path, file: file, line: line) }
+    }
+
+    /// Every regular file under `directory` by relative path.
+    private static func files(under directory: URL) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        let paths = FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String] ?? []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            let url = directory.appendingPathComponent(path)
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                result[path] = try Data(contentsOf: url)
+            }
+        }
+        return result
     }
 
     func test_run_raisingThenLoweringEpochs_reusesStoredEpochs() async throws {
