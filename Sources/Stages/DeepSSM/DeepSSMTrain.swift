@@ -137,7 +137,11 @@ public struct DeepSSMTrain: Stage {
         }
         context.log("training on \(device.rawValue) (libtorch \(Torch.version), \(Torch.threads) thread(s)), input \(shape), K = \(normalization.numModes), \(train.count) train / \(validation.count) validation samples")
 
-        let resumed = try EpochCheckpoint.latest(upTo: params.epochs, context: context)
+        var resumed = try EpochCheckpoint.latest(upTo: params.epochs, context: context)
+        // Stored epochs past the one where early stopping ends training are not used.
+        if let found = resumed, let stop = params.stoppingEpoch(in: found.history), stop < found.epoch {
+            resumed = try EpochCheckpoint.lookup(epoch: stop, context: context)
+        }
         var network: DeepSSMNetwork
         var history: TrainingHistory
         if let resumed {

@@ -50,6 +50,12 @@ extension DeepSSMTrain.Params {
         return since >= patience
     }
 
+    /// The first epoch of `history` after which early stopping ends training; nil when none.
+    func stoppingEpoch(in history: TrainingHistory) -> Int? {
+        guard early_stopping else { return nil }
+        return history.epochs.map(\.epoch).first { shouldStop(after: history.prefix(through: $0)) }
+    }
+
     func recipeIssues() -> [ParameterIssue] {
         var issues: [ParameterIssue] = []
         if !Self.schedules.contains(lr_schedule) {

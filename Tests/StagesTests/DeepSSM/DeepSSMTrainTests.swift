@@ -138,6 +138,28 @@ final class DeepSSMTrainTests: XCTestCase {
         return result
     }
 
+    func test_run_earlyStopping_reusesStoredEpochs_andStopsWherePatienceRunsOut() async throws {
+        let plain = try context(memo: "memo-early")
+        try await DeepSSMTrain().run(params(epochs: 3), context: plain)
+        let history = try String(contentsOf: plain.outputURL("log"), encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let best = history.min { (Double($0[5])!, Int($0[0])!) < (Double($1[5])!, Int($1[0])!) }.map { Int($0[0])! }!
+
+        // Early stopping does not enter the epoch memos: the stored epochs are reused as they are.
+        let stopping = try context(memo: "memo-early")
+        try await DeepSSMTrain().run(params(epochs: 3) { $0.early_stopping = true; $0.patience = 1 }, context: stopping)
+        XCTAssertEqual(stopping.progressCalls, 0, "nothing is trained again")
+        let expectedLast = min(3, best + 1)
+        let rows = try String(contentsOf: stopping.outputURL("log"), encoding: .utf8).split(separator: "\n").count - 1
+        XCTAssertEqual(rows, expectedLast, "best epoch \(best), patience 1")
+        let summary = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: stopping.outputURL("model").appendingPathComponent("training.json"))) as! [String: Any]
+        XCTAssertEqual(summary["final_epoch"] as? Int, expectedLast)
+        XCTAssertEqual(summary["stopped_early"] as? Bool, expectedLast < 3)
+        let final = try NetworkCheckpoint(contentsOf: stopping.outputURL("model").appendingPathComponent("final_model.h5"))
+        XCTAssertEqual(final.attributes["epoch"], .int(Int64(expectedLast)))
+    }
+
     func test_run_raisingThenLoweringEpochs_reusesStoredEpochs() async throws {
         let one = try context()
         try await DeepSSMTrain().run(params(epochs: 1), context: one)
