@@ -32,6 +32,7 @@ static struct {
     int64_t (*ctorch_model_parameter_count)(const ctorch_model *model);
     int64_t (*ctorch_model_flattened_size)(const ctorch_model *model);
     ctorch_status (*ctorch_model_train_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *targets, int64_t num_outputs, double *loss, char **error);
+    ctorch_status (*ctorch_model_set_loss)(ctorch_model *model, ctorch_loss loss, double a, double c, char **error);
     ctorch_status (*ctorch_model_evaluate_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error);
     ctorch_status (*ctorch_model_set_precision)(ctorch_model *model, ctorch_precision precision, char **error);
     double (*ctorch_model_learning_rate)(const ctorch_model *model);
@@ -101,6 +102,8 @@ static void load(void) {
     *(void **)&impl.ctorch_model_flattened_size = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_train_batch", &load_error))) return;
     *(void **)&impl.ctorch_model_train_batch = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_loss", &load_error))) return;
+    *(void **)&impl.ctorch_model_set_loss = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_evaluate_batch", &load_error))) return;
     *(void **)&impl.ctorch_model_evaluate_batch = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_precision", &load_error))) return;
@@ -254,6 +257,11 @@ int64_t ctorch_model_flattened_size(const ctorch_model *model) {
 ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *targets, int64_t num_outputs, double *loss, char **error) {
     if (!ready()) { fail(error); return CTORCH_ERROR; }
     return impl.ctorch_model_train_batch(model, images, batch, depth, height, width, targets, num_outputs, loss, error);
+}
+
+ctorch_status ctorch_model_set_loss(ctorch_model *model, ctorch_loss loss, double a, double c, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_set_loss(model, loss, a, c, error);
 }
 
 ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error) {

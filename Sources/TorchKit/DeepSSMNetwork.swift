@@ -78,6 +78,23 @@ public final class DeepSSMNetwork {
         try torchCall("set the learning rate to \(rate)") { ctorch_model_set_learning_rate(handle, rate, $0) }
     }
 
+    /// What `trainBatch` optimises: the MSE, or ShapeWorks' focal loss
+    /// mean(l² / (1 + exp(a (c − l)))), l = |prediction − target|.
+    public enum Loss: Sendable, Equatable {
+        case mse
+        case focal(a: Double, c: Double)
+    }
+
+    /// Sets the objective of later `trainBatch` calls (the loss they return stays the MSE).
+    public func setLoss(_ loss: Loss) throws {
+        try torchCall("set the loss") {
+            switch loss {
+            case .mse: ctorch_model_set_loss(handle, CTORCH_LOSS_MSE, 0, 0, $0)
+            case .focal(let a, let c): ctorch_model_set_loss(handle, CTORCH_LOSS_FOCAL, a, c, $0)
+            }
+        }
+    }
+
     /// One Adam step on the mean squared error of a batch; returns the loss.
     /// `images` holds `batch` volumes of `shape` (x fastest), `targets` holds
     /// `batch × outputCount` scores. A non-finite loss is returned without

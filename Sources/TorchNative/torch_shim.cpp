@@ -143,6 +143,9 @@ struct ctorch_model {
     ctorch_precision precision = CTORCH_FP32;
     // The fixed decoder (no gradients); undefined until set.
     torch::Tensor decoder_weight, decoder_bias;
+    // The objective of score training (ctorch_model_set_loss).
+    ctorch_loss loss = CTORCH_LOSS_MSE;
+    double focal_a = 1.32, focal_c = 10;
     int64_t depth = 0, height = 0, width = 0, outputs = 0, flattened = 0;
 
     // One named piece of state: a tensor, or an Adam step counter.
@@ -326,12 +329,31 @@ ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
             AutocastScope autocast(model->precision == CTORCH_BF16);
             out = model->net->forward(x);
         }
-        auto value = torch::mse_loss(out.to(torch::kFloat), y);
+        auto predicted = out.to(torch::kFloat);
+        auto value = torch::mse_loss(predicted, y);
         *loss = value.item<double>();
         // A diverged batch must not poison the weights: report it, leave them.
         if (!std::isfinite(*loss)) return CTORCH_OK;
-        value.backward();
+        if (model->loss == CTORCH_LOSS_FOCAL) {
+            auto l = (predicted - y).abs();
+            auto focal = (l * l / (1 + torch::exp(model->focal_a * (model->focal_c - l)))).mean();
+            focal.backward();
+        } else {
+            value.backward();
+        }
         model->adam->step();
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_set_loss(ctorch_model *model, ctorch_loss loss, double a, double c,
+                                    char **error) {
+    return guarded(error, [&] {
+        if (loss != CTORCH_LOSS_MSE && loss != CTORCH_LOSS_FOCAL) return fail(error, "unknown loss");
+        if (!std::isfinite(a) || !std::isfinite(c)) return fail(error, "focal parameters must be finite");
+        model->loss = loss;
+        model->focal_a = a;
+        model->focal_c = c;
         return CTORCH_OK;
     });
 }

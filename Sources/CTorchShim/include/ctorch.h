@@ -134,6 +134,14 @@ ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
                                        int64_t width, const float *targets,
                                        int64_t num_outputs, double *loss, char **error);
 
+/** The objective `ctorch_model_train_batch` optimises: CTORCH_LOSS_MSE (the
+ *  default), or CTORCH_LOSS_FOCAL, mean(l² / (1 + exp(a (c − l)))) with
+ *  l = |prediction − target| (ShapeWorks' focal loss). Either way the loss
+ *  returned by a training step is the batch's MSE, so errors stay comparable. */
+typedef enum { CTORCH_LOSS_MSE = 0, CTORCH_LOSS_FOCAL = 1 } ctorch_loss;
+ctorch_status ctorch_model_set_loss(ctorch_model *model, ctorch_loss loss, double a, double c,
+                                    char **error);
+
 /** Predictions [batch, num_outputs] (evaluation mode, no gradients). */
 ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *images,
                                           int64_t batch, int64_t depth, int64_t height,

@@ -13,13 +13,20 @@ public struct DeepSSMAnalysis: Sendable {
         public var distanceTransform: ImageVolume
         public var predictedLocal: ParticleSet
         public var predictedWorld: ParticleSet?
+        /// The PCA-K oracle's particles in the local frame, when known.
+        public var oracleLocal: ParticleSet?
+        /// Particle RMSEs of prediction, mean shape and oracle, when known.
+        public var particles: ParticleAccuracy.Subject?
 
         public init(id: String, distanceTransform: ImageVolume, predictedLocal: ParticleSet,
-                    predictedWorld: ParticleSet?) {
+                    predictedWorld: ParticleSet?, oracleLocal: ParticleSet? = nil,
+                    particles: ParticleAccuracy.Subject? = nil) {
             self.id = id
             self.distanceTransform = distanceTransform
             self.predictedLocal = predictedLocal
             self.predictedWorld = predictedWorld
+            self.oracleLocal = oracleLocal
+            self.particles = particles
         }
     }
 
@@ -29,12 +36,15 @@ public struct DeepSSMAnalysis: Sendable {
         public var summary: URL
         public var meshes: URL
         public var heatmaps: URL
+        /// The per-subject particle RMSE plot (mean / prediction / oracle), when known.
+        public var accuracyPlot: URL?
 
-        public init(table: URL, summary: URL, meshes: URL, heatmaps: URL) {
+        public init(table: URL, summary: URL, meshes: URL, heatmaps: URL, accuracyPlot: URL? = nil) {
             self.table = table
             self.summary = summary
             self.meshes = meshes
             self.heatmaps = heatmaps
+            self.accuracyPlot = accuracyPlot
         }
     }
 
@@ -60,8 +70,9 @@ public struct DeepSSMAnalysis: Sendable {
     }
 
     /// Analyses subjects `0..<count` (loaded one at a time by `load`), writes
-    /// every output and returns the table. `progress(done, total, message)`.
-    public func run(count: Int, load: (Int) throws -> Subject, outputs: Outputs,
+    /// every output and returns the table. `numModes`: K of the oracle, when
+    /// known. `progress(done, total, message)`.
+    public func run(count: Int, numModes: Int? = nil, load: (Int) throws -> Subject, outputs: Outputs,
                     progress: (Int, Int, String) -> Void = { _, _, _ in }) throws -> DistanceTable {
         let files = FileManager.default
         for dir in [outputs.meshes, outputs.heatmaps] { try files.createDirectory(at: dir, withIntermediateDirectories: true) }
@@ -72,16 +83,19 @@ public struct DeepSSMAnalysis: Sendable {
             let original = try SurfaceAnalysis.originalSurface(subject.distanceTransform, isovalue: isovalue)
             let result = try surfaces.analyze(id: subject.id, original: original,
                                               predictedLocal: subject.predictedLocal,
-                                              predictedWorld: subject.predictedWorld)
+                                              predictedWorld: subject.predictedWorld,
+                                              oracleLocal: subject.oracleLocal, particles: subject.particles)
             try result.original.write(to: outputs.meshes.appendingPathComponent("\(subject.id)_original.vtk"))
             try result.predicted.write(to: outputs.meshes.appendingPathComponent("\(subject.id)_predicted.vtk"))
             try result.baseline.write(to: outputs.meshes.appendingPathComponent("\(subject.id)_baseline.vtk"))
+            try result.oracle?.write(to: outputs.meshes.appendingPathComponent("\(subject.id)_oracle.vtk"))
             results.append(result)
             progress(i + 1, steps, "\(subject.id): \(String(format: "%.2f", result.row.predicted.meanSymmetric)) mm")
         }
-        let table = DistanceTable(rows: results.map(\.row))
+        let table = DistanceTable(rows: results.map(\.row), numModes: numModes)
         try Data(table.csv.utf8).write(to: outputs.table, options: .atomic)
         try table.summaryJSON().write(to: outputs.summary, options: .atomic)
+        if let plot = outputs.accuracyPlot { try table.plotParticleRMSE(to: plot) }
 
         if render, let first = results.first {
             let top = colourMax ?? Self.colourScaleTop(results)

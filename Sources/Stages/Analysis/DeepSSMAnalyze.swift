@@ -11,17 +11,18 @@ import Workflow
 /// both ways, per vertex and summarised, heat maps, and one sentence.
 public struct DeepSSMAnalyze: Stage {
     public static let kind = "deepssm-analyze"
-    public static let version = 1
+    public static let version = 2
     public static let summary = "surface distances of predicted vs true test shapes, with a mean-shape baseline, heat maps and a table"
     public static let inputs = [
         Port("test", "test cohort: distance transforms (local frame), mean dense mesh and mean particles (world)"),
         Port("predictions", "deepssm-predict output: predicted local and world particles per test subject"),
     ]
     public static let outputs = [
-        Port("table", "distances.csv: per subject, prediction and baseline: mean surface distance, RMS, Hausdorff"),
+        Port("table", "distances.csv: per subject, prediction, baseline and PCA-K oracle: mean surface distance, RMS, Hausdorff; particle RMSEs and achievable_gain_share"),
         Port("summary", "summary.json: means over subjects, the worst subject, one sentence"),
-        Port("meshes", "<id>_original.vtk, <id>_predicted.vtk, <id>_baseline.vtk with the per-vertex array Distance"),
+        Port("meshes", "<id>_original.vtk, <id>_predicted.vtk, <id>_baseline.vtk, <id>_oracle.vtk with the per-vertex array Distance"),
         Port("heatmaps", "<id>_original.png, <id>_predicted.png: surfaces coloured by distance in mm, two views"),
+        Port("accuracy", "accuracy.png: particle RMSE per test subject of the mean shape, the prediction and the PCA-K oracle (empty when the predictions carry no oracle)"),
     ]
 
     public struct Params: StageParameters {
@@ -67,7 +68,12 @@ public struct DeepSSMAnalyze: Stage {
     public func run(_ params: Params, context: StageContext) async throws {
         let cohortURL = try context.input("test")
         let cohort = try Cohort(directory: cohortURL)
-        let predictions = try PredictedParticles(directory: try context.input("predictions"))
+        let predictionsURL = try context.input("predictions")
+        let predictions = try PredictedParticles(directory: predictionsURL)
+        let accuracy: ParticleAccuracy?
+        do { accuracy = try ParticleAccuracy.read(predictions: predictionsURL) } catch {
+            throw StageFailure("cannot read \(ParticleAccuracy.fileName) of \(predictionsURL.path): \(error); rerun the deepssm-predict stage")
+        }
         let order = try cohort.ids.map { id -> Int in
             guard let index = predictions.index(of: id) else {
                 throw StageFailure("test subject '\(id)' of \(cohortURL.path) has no prediction in "
@@ -90,9 +96,10 @@ public struct DeepSSMAnalyze: Stage {
                                        render: params.render, imageWidth: params.image_width,
                                        imageHeight: params.image_height)
         let meshes = context.outputURL("meshes"), heatmaps = context.outputURL("heatmaps")
+        let plot = context.outputURL("accuracy")
         let outputs = DeepSSMAnalysis.Outputs(table: context.outputURL("table"), summary: context.outputURL("summary"),
-                                              meshes: meshes, heatmaps: heatmaps)
-        let table = try analysis.run(count: cohort.ids.count, load: { i in
+                                              meshes: meshes, heatmaps: heatmaps, accuracyPlot: plot)
+        let table = try analysis.run(count: cohort.ids.count, numModes: accuracy?.numModes, load: { i in
             try context.checkCancellation()
             let world = try predictions.world(order[i])
             // Predictions without local particles are placed in the subject's
@@ -100,8 +107,12 @@ public struct DeepSSMAnalyze: Stage {
             let local = try predictions.local(order[i]) ?? SimilarityTransform.umeyama(
                 from: try cohort.worldParticles(i).points, to: try cohort.localParticles(i).points).apply(world)
             return DeepSSMAnalysis.Subject(id: cohort.ids[i], distanceTransform: try cohort.distanceTransform(i),
-                                           predictedLocal: local, predictedWorld: world)
+                                           predictedLocal: local, predictedWorld: world,
+                                           oracleLocal: try predictions.oracleLocal(order[i]),
+                                           particles: accuracy?.subjects.first { $0.id == cohort.ids[i] })
         }, outputs: outputs, progress: { context.progress($0, of: $1, $2) })
+        // The port always exists: an empty file says there was no oracle to plot.
+        if !FileManager.default.fileExists(atPath: plot.path) { try Data().write(to: plot) }
 
         let overall = table.overall
         context.metric("mean_surface_distance_mm", overall.meanSurfaceDistance)
@@ -109,6 +120,11 @@ public struct DeepSSMAnalyze: Stage {
         context.metric("average_hausdorff_mm", overall.averageHausdorff)
         context.metric("baseline_average_hausdorff_mm", overall.baselineAverageHausdorff)
         context.metric("rms_mm", overall.rms)
+        if let v = overall.oracleMeanSurfaceDistance { context.metric("oracle_mean_surface_distance_mm", v) }
+        if let v = overall.particleRMSE { context.metric("particle_rmse_mm", v) }
+        if let v = overall.baselineParticleRMSE { context.metric("baseline_particle_rmse_mm", v) }
+        if let v = overall.oracleParticleRMSE { context.metric("oracle_particle_rmse_mm", v) }
+        if let v = overall.achievableGainShare { context.metric("achievable_gain_share", v) }
         context.log(table.sentence())
     }
 }

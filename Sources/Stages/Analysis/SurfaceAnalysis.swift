@@ -34,6 +34,8 @@ public struct SurfaceAnalysis: Sendable {
         public var original: Mesh
         public var predicted: Mesh
         public var baseline: Mesh
+        /// The PCA-K oracle's surface, when its particles were given.
+        public var oracle: Mesh?
     }
 
     /// Analyses one subject.
@@ -43,10 +45,13 @@ public struct SurfaceAnalysis: Sendable {
     ///   - predictedWorld: the same prediction in the world frame, when known;
     ///     the similarity between the two places the baseline. Without it the
     ///     baseline is the mean shape's best similarity fit to `predictedLocal`.
+    ///   - oracleLocal: the PCA-K oracle's particles in the local frame; its
+    ///     surface is made and measured like the prediction's.
+    ///   - particles: the subject's particle RMSEs, carried into its row.
     public func analyze(id: String, original: Mesh, predictedLocal: ParticleSet,
-                        predictedWorld: ParticleSet?) throws -> Result {
-        let warp = try MeshWarp.fit(kernel, from: meanParticles, to: predictedLocal, stride: landmarkStride)
-        let predicted = MeshWarp.apply(warp, to: meanMesh, threads: threads)
+                        predictedWorld: ParticleSet?, oracleLocal: ParticleSet? = nil,
+                        particles: ParticleAccuracy.Subject? = nil) throws -> Result {
+        let predicted = try surface(at: predictedLocal)
         let placement = SimilarityTransform.umeyama(from: (predictedWorld ?? meanParticles).points,
                                                     to: predictedLocal.points)
         var baseline = meanMesh
@@ -56,8 +61,22 @@ public struct SurfaceAnalysis: Sendable {
         let (originalMesh, predictedMesh) = toPredicted.annotated(original, predicted)
         let toBaseline = try SurfaceDistance(original, baseline, threads: threads)
         let (_, baselineMesh) = toBaseline.annotated(original, baseline)
-        return Result(row: SubjectDistances(id: id, predicted: toPredicted.summary, baseline: toBaseline.summary),
-                      original: originalMesh, predicted: predictedMesh, baseline: baselineMesh)
+        var oracleSummary: SurfaceDistance.Summary?, oracleMesh: Mesh?
+        if let oracleLocal {
+            let surface = try surface(at: oracleLocal)
+            let toOracle = try SurfaceDistance(original, surface, threads: threads)
+            oracleSummary = toOracle.summary
+            oracleMesh = toOracle.annotated(original, surface).1
+        }
+        return Result(row: SubjectDistances(id: id, predicted: toPredicted.summary, baseline: toBaseline.summary,
+                                            oracle: oracleSummary, particles: particles),
+                      original: originalMesh, predicted: predictedMesh, baseline: baselineMesh, oracle: oracleMesh)
+    }
+
+    /// The mean dense mesh warped onto `particles`.
+    func surface(at particles: ParticleSet) throws -> Mesh {
+        let warp = try MeshWarp.fit(kernel, from: meanParticles, to: particles, stride: landmarkStride)
+        return MeshWarp.apply(warp, to: meanMesh, threads: threads)
     }
 
     /// The original surface of a subject: the zero level of its distance
@@ -67,16 +86,22 @@ public struct SurfaceAnalysis: Sendable {
     }
 }
 
-/// The distances of one subject's predicted and baseline surfaces to its
-/// original surface (first mesh: original; second: the model's).
+/// The distances of one subject's predicted, baseline and (when known) PCA-K
+/// oracle surfaces to its original surface (first mesh: original; second: the
+/// model's), and its particle RMSEs when the predictions carry them.
 public struct SubjectDistances: Sendable, Codable, Equatable {
     public var id: String
     public var predicted: SurfaceDistance.Summary
     public var baseline: SurfaceDistance.Summary
+    public var oracle: SurfaceDistance.Summary?
+    public var particles: ParticleAccuracy.Subject?
 
-    public init(id: String, predicted: SurfaceDistance.Summary, baseline: SurfaceDistance.Summary) {
+    public init(id: String, predicted: SurfaceDistance.Summary, baseline: SurfaceDistance.Summary,
+                oracle: SurfaceDistance.Summary? = nil, particles: ParticleAccuracy.Subject? = nil) {
         self.id = id
         self.predicted = predicted
         self.baseline = baseline
+        self.oracle = oracle
+        self.particles = particles
     }
 }

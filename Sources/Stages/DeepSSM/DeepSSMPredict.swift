@@ -11,7 +11,7 @@ import Workflow
 /// so that later comparisons happen in one frame (docs/reference.md §5).
 public struct DeepSSMPredict: Stage {
     public static let kind = "deepssm-predict"
-    public static let version = 1
+    public static let version = 2
     public static let summary = "predict particles for the test images with a trained DeepSSM network"
     public static let inputs = [
         Port("model", "deepssm-train output: best_model.h5, final_model.h5, normalization.json"),
@@ -20,7 +20,7 @@ public struct DeepSSMPredict: Stage {
         Port("test", "cohort artifact of the test subjects: their world→local frames, and the truth", optional: true),
     ]
     public static let outputs = [
-        Port("predictions", "predictions.h5 (scores, particles_world, particles_local) and predicted_<id>.particles files under world/ and local/"),
+        Port("predictions", "predictions.h5 (scores, particles_world, particles_local, oracle_world, oracle_local), predicted_<id>.particles files under world/ and local/, and accuracy.json (particle RMSE of prediction, mean shape and PCA-K oracle) when the test cohort is connected"),
     ]
 
     public struct Params: StageParameters {
@@ -29,8 +29,9 @@ public struct DeepSSMPredict: Stage {
         public var batch_size = 8
         /// `cpu`, `cuda`, or `auto`.
         public var device = "auto"
-        /// libtorch threads; 0 takes the engine's share for this stage.
-        public var threads = 0
+        /// libtorch threads: a fixed count by default (the same predictions on
+        /// every machine); 0 takes the engine's share of this machine's cores.
+        public var threads = 2
         /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
         public var precision: String? = nil
         public static let optionalParameters = ["precision"]
@@ -110,14 +111,18 @@ public struct DeepSSMPredict: Stage {
         }
 
         let output = context.outputURL("predictions")
+        let accuracy = try frames.map { try predictions.accuracy(pca: pca, frames: $0) }
         try predictions.write(to: output)
         if !relativeErrors.isEmpty {
             context.metric("test_rel_error", relativeErrors.reduce(0, +) / Double(relativeErrors.count))
         }
-        if let frames {
-            let rmse = try predictions.worldRMSE(against: frames)
-            context.metric("test_particle_rmse_world_mm", rmse)
-            context.log(String(format: "mean particle RMSE against the true world particles: %.3f mm", rmse))
+        if let accuracy {
+            try accuracy.encoded().write(to: output.appendingPathComponent(ParticleAccuracy.fileName))
+            context.metric("test_particle_rmse_world_mm", accuracy.prediction)
+            context.metric("mean_shape_particle_rmse_world_mm", accuracy.meanShape)
+            context.metric("oracle_particle_rmse_world_mm", accuracy.oracle)
+            if let share = accuracy.achievableGainShare { context.metric("achievable_gain_share", share) }
+            context.log("world frame, \(accuracy.subjects.count) test subjects: \(accuracy.sentence)")
         }
     }
 }

@@ -38,7 +38,8 @@ struct TestSubjectFrames {
 /// Predicted scores and particles of the test subjects, written as the
 /// `predictions` artifact: `predictions.h5` (a sample stack with `scores`
 /// float64 [n, K], `particles_world` and, when frames are known,
-/// `particles_local` float64 [n, M, 3]) and `world/predicted_<id>.particles`,
+/// `particles_local` float64 [n, M, 3]; with the truth known, also the PCA-K
+/// oracle `oracle_world` and `oracle_local`) and `world/predicted_<id>.particles`,
 /// `local/predicted_<id>.particles`.
 struct PredictionSet {
     let ids: [String]
@@ -47,6 +48,8 @@ struct PredictionSet {
     private var scores: [[Double]?]
     private var world: [ParticleSet?]
     private var local: [ParticleSet?]
+    /// The true shapes projected onto the K modes (world, local), when the truth is known.
+    private var oracle: [(world: ParticleSet, local: ParticleSet)?]
 
     init(ids: [String], numModes: Int, numParticles: Int) {
         self.ids = ids
@@ -55,6 +58,7 @@ struct PredictionSet {
         scores = Array(repeating: nil, count: ids.count)
         world = Array(repeating: nil, count: ids.count)
         local = Array(repeating: nil, count: ids.count)
+        oracle = Array(repeating: nil, count: ids.count)
     }
 
     var filled: Int { scores.filter { $0 != nil }.count }
@@ -65,21 +69,30 @@ struct PredictionSet {
         self.local[index] = local
     }
 
-    /// Mean over subjects of the root-mean-square particle distance to the truth, in mm.
-    func worldRMSE(against frames: TestSubjectFrames) throws -> Double {
-        var total = 0.0
+    /// Particle RMSEs (world frame) of the prediction, the PCA mean and the
+    /// PCA-K oracle against each subject's true particles; keeps the oracle's
+    /// particles (world and local) for `write`.
+    mutating func accuracy(pca: PCAModel, frames: TestSubjectFrames) throws -> ParticleAccuracy {
+        let mean = ParticleSet(flattened: pca.mean)
+        var subjects: [ParticleAccuracy.Subject] = []
         for (i, id) in ids.enumerated() {
-            let truth = try frames.particles(id, frame: .world).points
-            let predicted = world[i]!.points
-            let squared = zip(predicted, truth).map { (($0 - $1) * ($0 - $1)).sum() }.reduce(0, +)
-            total += (squared / Double(max(truth.count, 1))).squareRoot()
+            let truth = try frames.particles(id, frame: .world)
+            guard truth.count == numParticles else {
+                throw StageFailure("test subject '\(id)' has \(truth.count) particles but the PCA model has \(numParticles); connect the test cohort of the same shape model")
+            }
+            let projected = pca.reconstruct(scores: pca.project(truth))
+            oracle[i] = (projected, try frames.worldToLocal(id).apply(projected))
+            subjects.append(.init(id: id, prediction: ParticleAccuracy.rmse(world[i]!, truth),
+                                  meanShape: ParticleAccuracy.rmse(mean, truth),
+                                  oracle: ParticleAccuracy.rmse(projected, truth)))
         }
-        return ids.isEmpty ? 0 : total / Double(ids.count)
+        return ParticleAccuracy(numModes: numModes, subjects: subjects)
     }
 
     func write(to directory: URL) throws {
         precondition(filled == ids.count, "every test subject must be predicted before writing")
         let hasLocal = local.allSatisfy { $0 != nil } && !ids.isEmpty
+        let hasOracle = oracle.allSatisfy { $0 != nil } && !ids.isEmpty
         let fileManager = FileManager.default
         try fileManager.createDirectory(at: directory.appendingPathComponent("world"), withIntermediateDirectories: true)
         if hasLocal {
@@ -90,10 +103,18 @@ struct PredictionSet {
             try writer.addArray("scores", type: .float64, sampleShape: [numModes], gzipLevel: nil)
             try writer.addArray("particles_world", type: .float64, sampleShape: [numParticles, 3])
             if hasLocal { try writer.addArray("particles_local", type: .float64, sampleShape: [numParticles, 3]) }
+            if hasOracle {
+                try writer.addArray("oracle_world", type: .float64, sampleShape: [numParticles, 3])
+                try writer.addArray("oracle_local", type: .float64, sampleShape: [numParticles, 3])
+            }
             for i in ids.indices {
                 try writer.put("scores", sample: i, scores[i]!)
                 try writer.put("particles_world", sample: i, world[i]!.flattened)
                 if hasLocal { try writer.put("particles_local", sample: i, local[i]!.flattened) }
+                if hasOracle, let o = oracle[i] {
+                    try writer.put("oracle_world", sample: i, o.world.flattened)
+                    try writer.put("oracle_local", sample: i, o.local.flattened)
+                }
             }
             try writer.finish()
         } catch let error as HDF5Error {

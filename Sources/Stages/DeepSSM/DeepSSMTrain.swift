@@ -11,7 +11,7 @@ import Workflow
 /// particles through a fixed linear PCA decoder (`fine_tune_epochs`).
 public struct DeepSSMTrain: Stage {
     public static let kind = "deepssm-train"
-    public static let version = 2
+    public static let version = 3
     public static let summary = "train the DeepSSM network to regress whitened PCA scores from images"
     public static let inputs = [
         Port("loaders", "deepssm-loaders output: train/val/test splits and normalization"),
@@ -30,14 +30,16 @@ public struct DeepSSMTrain: Stage {
         public var batch_size = 8
         /// Validate every `val_freq` epochs.
         public var val_freq = 1
-        /// StepLR: multiply the learning rate by `decay_gamma` after every epoch.
+        /// Multiply the learning rate by `decay_gamma` after every epoch (= `lr_schedule: exponential`).
         public var decay_lr = false
         public var decay_gamma = 0.99
         public var seed = 1
         /// `cpu`, `cuda`, or `auto` (CUDA when this libtorch has it and a GPU is visible).
         public var device = "auto"
-        /// libtorch threads; 0 takes the engine's share for this stage.
-        public var threads = 0
+        /// libtorch threads: a fixed count by default, so that the weights (whose
+        /// floating-point sums depend on it) are the same on every machine; 0 takes
+        /// the engine's share of this machine's cores (faster, machine-dependent).
+        public var threads = 2
         /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
         public var precision: String? = nil
         public static let optionalParameters = ["precision"]
@@ -53,6 +55,33 @@ public struct DeepSSMTrain: Stage {
         public var fine_tune_epochs = 0
         /// Adam learning rate of fine-tuning (a fresh optimizer over every weight).
         public var fine_tune_learning_rate = 1e-4
+
+        // The training recipe (docs/training-recipe.md; ShapeWorks 6.7 names).
+        /// `none`, `exponential` (decay_gamma), `step` (step_size, gamma), `cosine` (T_max, eta_min).
+        public var lr_schedule = "none"
+        public var step_size = 10
+        public var gamma = 0.1
+        public var T_max = 50
+        public var eta_min = 0.0
+        /// `mse` or `focal` (ShapeWorks: l² / (1 + exp(a (c − l)))).
+        public var loss = "mse"
+        public var focal_a = 1.32
+        public var focal_c = 10.0
+        /// Stop after `patience` validated epochs without a better validation error.
+        public var early_stopping = false
+        public var patience = 10
+        /// Live intensity augmentation of training images (magnitude, probability each).
+        public var intensity_augmentation = false
+        public var intensity_scale = 0.1
+        public var intensity_scale_p = 1.0
+        public var intensity_shift = 0.1
+        public var intensity_shift_p = 1.0
+        public var intensity_noise = 0.05
+        public var intensity_noise_p = 1.0
+        public var intensity_gamma = 0.0
+        public var intensity_gamma_p = 1.0
+        public var intensity_blur = 0.0
+        public var intensity_blur_p = 1.0
 
         public init() {}
 
@@ -77,19 +106,16 @@ public struct DeepSSMTrain: Stage {
             if !(fine_tune_learning_rate > 0) {
                 issues.append(.init("fine_tune_learning_rate", "must be positive, got \(fine_tune_learning_rate)"))
             }
-            return issues
-        }
-
-        /// The learning rate of epoch `epoch` (1-based) under the StepLR schedule.
-        func learningRate(epoch: Int) -> Double {
-            decay_lr ? learning_rate * pow(decay_gamma, Double(epoch - 1)) : learning_rate
+            return issues + recipeIssues()
         }
     }
 
     public init() {}
 
     // Parameters that do not change the weights of a given epoch.
-    static let memoIgnored: Set<String> = ["epochs", "log_scale", "fine_tune_epochs", "fine_tune_learning_rate"]
+    // Early stopping decides only whether a next epoch is trained.
+    static let memoIgnored: Set<String> = ["epochs", "log_scale", "fine_tune_epochs", "fine_tune_learning_rate",
+                                           "early_stopping", "patience"]
     // ... and of a given fine-tuning epoch (which depends on `epochs`: it starts
     // from the best of them).
     static let fineTuneMemoIgnored: Set<String> = ["fine_tune_epochs", "log_scale"]
@@ -118,7 +144,11 @@ public struct DeepSSMTrain: Stage {
 
         let line = try EpochCheckpoint.claimLine(context: context)
         defer { line.release() }
-        let resumed = try EpochCheckpoint.latest(upTo: params.epochs, context: context)
+        var resumed = try EpochCheckpoint.latest(upTo: params.epochs, context: context)
+        // Stored epochs past the one where early stopping ends training are not used.
+        if let found = resumed, let stop = params.stoppingEpoch(in: found.history), stop < found.epoch {
+            resumed = try EpochCheckpoint.lookup(epoch: stop, context: context)
+        }
         var network: DeepSSMNetwork
         var history: TrainingHistory
         if let resumed {
@@ -126,7 +156,6 @@ public struct DeepSSMTrain: Stage {
             guard network.outputCount == normalization.numModes, network.inputShape == shape else {
                 throw StageFailure("the checkpoint of epoch \(resumed.epoch) predicts \(network.outputCount) scores from \(network.inputShape) but the loaders have K = \(normalization.numModes) and \(shape); clear the cache entry of this stage and train again")
             }
-            if let rng = resumed.checkpoint.rngState { try Self.torch { try Torch.setRNGState(rng) } }
             history = resumed.history
             context.log("resuming from the checkpoint of epoch \(resumed.epoch) of \(params.epochs)")
         } else {
@@ -139,54 +168,82 @@ public struct DeepSSMTrain: Stage {
         }
 
         try StagePrecision.apply(params.precision, to: network)
+        try Self.torch { try network.setLoss(params.trainingLoss) }
         let first = (resumed?.epoch ?? 0) + 1
         let trainer = DeepSSMTrainer(network: network, train: train, validation: validation, context: context)
+        trainer.augmentation = params.augmentation
         var clock = DeepSSMTrainer.Clock(totalBatches: params.epochs * train.batchesPerEpoch,
                                          doneBatches: (first - 1) * train.batchesPerEpoch)
+        var timing = EpochTiming()
         if first <= params.epochs {
             for epoch in first...params.epochs {
+                if params.shouldStop(after: history) {
+                    context.log("early stopping before epoch \(epoch): \(params.patience) validated epoch(s) since the best (epoch \(history.bestEpoch?.epoch ?? 0)) without improvement")
+                    break
+                }
                 let started = Date()
                 let rate = params.learningRate(epoch: epoch)
+                // Each epoch seeds the generators from (seed, epoch): no generator
+                // state travels in checkpoints, and a resumed epoch draws as a straight one.
+                try Self.torch { try Torch.manualSeed(Self.epochSeed(params.seed, epoch: epoch)) }
                 try Self.torch { try network.setLearningRate(rate) }
                 let trained = try Self.torch { try trainer.trainEpoch(epoch, of: params.epochs, clock: &clock) }
                 let validated = epoch % params.val_freq == 0 ? try Self.torch { try trainer.validate() } : nil
                 try Self.finishEpoch(epoch, phase: .training, rate: rate, trained: trained, validated: validated,
                                      started: started, network: network, history: &history, context: context,
-                                     attributes: ["batches_done": .int(Int64(train.batchesPerEpoch))])
+                                     timing: &timing, attributes: ["batches_done": .int(Int64(train.batchesPerEpoch))])
             }
         }
         history = history.prefix(through: params.epochs)
+        // Early stopping may end before `epochs` (also when the stored epochs already decided it).
+        let last = history.epochs.last?.epoch ?? params.epochs
         if let decoder {
-            (network, history) = try fineTune(params, decoder: decoder, device: device, trained: network,
-                                              history: history, trainer: trainer, context: context)
+            (network, history) = try fineTune(params, lastEpoch: last, decoder: decoder, device: device,
+                                              trained: network, history: history, trainer: trainer,
+                                              context: context, timing: &timing)
         }
-        try writeOutputs(params: params, network: network, history: history, loaders: loaders, context: context)
+        try writeOutputs(params: params, lastEpoch: last, network: network, history: history, loaders: loaders,
+                         context: context)
+        timing.record(context: context)
+    }
+
+    /// The generator seed of epoch `epoch`: a mix of `seed` and the epoch number.
+    static func epochSeed(_ seed: Int, epoch: Int) -> UInt64 {
+        var z = UInt64(truncatingIfNeeded: seed) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(truncatingIfNeeded: epoch)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return (z ^ (z >> 31)) & 0x7FFF_FFFF_FFFF_FFFF
     }
 
     /// Records a finished epoch: its row in the history, a log line, and its
     /// memoized checkpoint (weights, optimizer and generator state, history).
-    private static func finishEpoch(_ epoch: Int, phase: EpochCheckpoint.Phase, rate: Double,
-                                    trained: DeepSSMTrainer.Errors, validated: DeepSSMTrainer.Errors?,
-                                    started: Date, network: DeepSSMNetwork, history: inout TrainingHistory,
-                                    context: StageContext, attributes: [String: HDF5AttributeValue] = [:]) throws {
+    /// The row and the checkpoint hold no wall-clock time: a resumed training
+    /// writes the bytes of a straight one. Times go to the log and the metrics.
+    static func finishEpoch(_ epoch: Int, phase: EpochCheckpoint.Phase, rate: Double,
+                            trained: DeepSSMTrainer.Errors, validated: DeepSSMTrainer.Errors?,
+                            started: Date, network: DeepSSMNetwork, history: inout TrainingHistory,
+                            context: StageContext, timing: inout EpochTiming,
+                            attributes: [String: HDF5AttributeValue] = [:]) throws {
         let row = TrainingEpoch(epoch: epoch, learningRate: rate, trainError: trained.error,
                                 trainRelativeError: trained.relativeError, valError: validated?.error,
-                                valRelativeError: validated?.relativeError, seconds: Date().timeIntervalSince(started))
+                                valRelativeError: validated?.relativeError)
+        let seconds = Date().timeIntervalSince(started)
+        timing.add(seconds, phase: phase)
         let validation = (row.valError.map { String(format: "%.4g", $0) } ?? "-",
                           row.valRelativeError.map { String(format: "%.4g", $0) } ?? "-")
         switch phase {
         case .training:
             history.epochs.append(row)
             context.log(String(format: "epoch %d: train error %.4g (rel %.4g), val error %@ (rel %@), %.1f s",
-                               epoch, row.trainError, row.trainRelativeError, validation.0, validation.1, row.seconds))
+                               epoch, row.trainError, row.trainRelativeError, validation.0, validation.1, seconds))
         case .fineTuning:
             history.fineTune.append(row)
             context.log(String(format: "fine-tune epoch %d: train particle RMSE %.4g mm (rel %.4g), val %@ mm (rel %@), %.1f s",
-                               epoch, row.trainError, row.trainRelativeError, validation.0, validation.1, row.seconds))
+                               epoch, row.trainError, row.trainRelativeError, validation.0, validation.1, seconds))
         }
         var labels = attributes
         labels[phase.attribute] = .int(Int64(epoch))
-        let checkpoint = try torch { try NetworkCheckpoint(network: network, rngState: try Torch.rngState(), attributes: labels) }
+        let checkpoint = try torch { try NetworkCheckpoint(network: network, attributes: labels) }
         try EpochCheckpoint(phase: phase, epoch: epoch, checkpoint: checkpoint, history: history).store(context: context)
     }
 
@@ -198,144 +255,6 @@ public struct DeepSSMTrain: Stage {
             throw StageFailure("fine_tune_epochs is \(params.fine_tune_epochs) but no PCA model is connected; add `pca: augment.pca` to this stage's inputs, or set fine_tune_epochs to 0")
         }
         return try PCADecoder(pca: try PCAModel.input(of: context), normalization: normalization)
-    }
-
-    /// Fine-tunes on particles from the best training epoch (or resumes a
-    /// stored fine-tuning epoch), one memoized checkpoint per epoch.
-    private func fineTune(_ params: Params, decoder: PCADecoder, device: TorchDevice, trained: DeepSSMNetwork,
-                          history base: TrainingHistory, trainer: DeepSSMTrainer,
-                          context: StageContext) throws -> (DeepSSMNetwork, TrainingHistory) {
-        let total = params.fine_tune_epochs
-        let network: DeepSSMNetwork
-        var history: TrainingHistory
-        if let resumed = try EpochCheckpoint.latest(upTo: total, phase: .fineTuning, context: context) {
-            network = try Self.torch { try resumed.checkpoint.makeNetwork(device: device) }
-            history = resumed.history
-            context.log("resuming fine-tuning from the checkpoint of fine-tuning epoch \(resumed.epoch) of \(total)")
-        } else {
-            let best = base.bestEpoch?.epoch ?? params.epochs
-            if best == params.epochs {
-                network = trained
-            } else {
-                guard let stored = try EpochCheckpoint.lookup(epoch: best, context: context) else {
-                    throw StageFailure("the checkpoint of the best epoch (\(best)) is no longer in the cache; rerun this stage with its cache entry cleared to train again")
-                }
-                network = try Self.torch { try stored.checkpoint.weightsOnly().makeNetwork(device: device) }
-            }
-            try Self.torch { try network.resetOptimizer(learningRate: params.fine_tune_learning_rate) }
-            history = base
-            context.log("fine-tuning \(total) epoch(s) on particles (\(decoder.particleValues / 3) particles) from epoch \(best), learning rate \(params.fine_tune_learning_rate)")
-        }
-        try Self.torch { try network.setDecoder(weight: decoder.weight, bias: decoder.bias) }
-        try StagePrecision.apply(params.precision, to: network)
-        let tuner = DeepSSMTrainer(network: network, train: trainer.train, validation: trainer.validation,
-                                   context: context)
-        let first = (history.fineTune.last?.epoch ?? 0) + 1
-        var clock = DeepSSMTrainer.Clock(totalBatches: total * trainer.train.batchesPerEpoch,
-                                         doneBatches: (first - 1) * trainer.train.batchesPerEpoch)
-        if first <= total {
-            for epoch in first...total {
-                let started = Date()
-                try Self.torch { try network.setLearningRate(params.fine_tune_learning_rate) }
-                let trained = try Self.torch {
-                    try tuner.fineTuneEpoch(epoch, of: total, order: params.epochs + epoch, decoder: decoder, clock: &clock)
-                }
-                let validated = epoch % params.val_freq == 0 ? try Self.torch { try tuner.validate(decoder: decoder) } : nil
-                try Self.finishEpoch(epoch, phase: .fineTuning, rate: params.fine_tune_learning_rate, trained: trained,
-                                     validated: validated, started: started, network: network, history: &history,
-                                     context: context)
-            }
-        }
-        return (network, history.prefix(through: params.epochs, fineTuneThrough: total))
-    }
-
-    private func writeOutputs(params: Params, network: DeepSSMNetwork, history: TrainingHistory,
-                              loaders: URL, context: StageContext) throws {
-        let model = context.outputURL("model")
-        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
-        let tuned = params.fine_tune_epochs > 0
-        let final = try Self.torch { try NetworkCheckpoint(network: network).weightsOnly() }
-        try Self.torch { try Self.labelled(final, epoch: params.epochs, history: history,
-                                           fineTuneEpoch: tuned ? params.fine_tune_epochs : nil)
-            .write(to: model.appendingPathComponent("final_model.h5")) }
-
-        // Best = lowest mean validation relative error (of the fine-tuning
-        // epochs when there are some); its weights are that epoch's checkpoint.
-        let best = history.bestEpoch?.epoch ?? params.epochs
-        let bestTuned = tuned ? (history.bestFineTuneEpoch?.epoch ?? params.fine_tune_epochs) : nil
-        let bestCheckpoint: NetworkCheckpoint
-        if let bestTuned {
-            if bestTuned == params.fine_tune_epochs {
-                bestCheckpoint = final
-            } else {
-                guard let stored = try EpochCheckpoint.lookup(epoch: bestTuned, phase: .fineTuning, context: context) else {
-                    throw StageFailure("the checkpoint of the best fine-tuning epoch (\(bestTuned)) is no longer in the cache; rerun this stage with its cache entry cleared to train again")
-                }
-                bestCheckpoint = stored.checkpoint.weightsOnly()
-            }
-        } else if best == params.epochs {
-            bestCheckpoint = final
-        } else {
-            guard let stored = try EpochCheckpoint.lookup(epoch: best, context: context) else {
-                throw StageFailure("the checkpoint of the best epoch (\(best)) is no longer in the cache; rerun this stage with its cache entry cleared to train again")
-            }
-            bestCheckpoint = stored.checkpoint.weightsOnly()
-        }
-        try Self.torch { try Self.labelled(bestCheckpoint, epoch: tuned ? params.epochs : best, history: history,
-                                           fineTuneEpoch: bestTuned)
-            .write(to: model.appendingPathComponent("best_model.h5")) }
-        try FileManager.default.copyItem(at: loaders.appendingPathComponent("normalization.json"),
-                                         to: model.appendingPathComponent("normalization.json"))
-        let summary = TrainingSummary(bestEpoch: best, finalEpoch: params.epochs, numModes: network.outputCount,
-                                      inputShape: [network.inputShape.depth, network.inputShape.height,
-                                                   network.inputShape.width],
-                                      parameterCount: network.parameterCount,
-                                      bestValRelativeError: history.bestEpoch?.valRelativeError,
-                                      fineTuneEpochs: params.fine_tune_epochs,
-                                      bestFineTuneEpoch: bestTuned,
-                                      bestFineTuneValParticleRMSE: tuned ? history.bestFineTuneEpoch?.valError : nil)
-        try summary.encoded().write(to: model.appendingPathComponent("training.json"))
-
-        try Data(history.csv.utf8).write(to: context.outputURL("log"))
-        try history.plot(to: context.outputURL("curve"), logScale: params.log_scale)
-
-        if let last = history.epochs.last {
-            context.metric("train_error", last.trainError)
-            context.metric("train_rel_error", last.trainRelativeError)
-            if let v = last.valRelativeError { context.metric("val_rel_error", v) }
-        }
-        if let bestRow = history.bestEpoch, let v = bestRow.valRelativeError {
-            context.metric("best_val_rel_error", v)
-            context.metric("best_epoch", Double(bestRow.epoch))
-        }
-        if let last = history.fineTune.last {
-            context.metric("fine_tune_train_particle_rmse_mm", last.trainError)
-            if let bestRow = history.bestFineTuneEpoch, let v = bestRow.valError {
-                context.metric("fine_tune_best_val_particle_rmse_mm", v)
-            }
-        }
-        if let bestTuned {
-            context.log("best model: fine-tuning epoch \(bestTuned); final model: fine-tuning epoch \(params.fine_tune_epochs) (after \(params.epochs) training epochs)")
-        } else {
-            context.log("best model: epoch \(best); final model: epoch \(params.epochs)")
-        }
-    }
-
-    /// Marks a model file with its epoch and validation error (h5py users see them as attributes).
-    private static func labelled(_ checkpoint: NetworkCheckpoint, epoch: Int, history: TrainingHistory,
-                                 fineTuneEpoch: Int? = nil) -> NetworkCheckpoint {
-        var copy = checkpoint
-        copy.attributes = ["epoch": .int(Int64(epoch))]
-        if let fineTuneEpoch {
-            copy.attributes["fine_tune_epoch"] = .int(Int64(fineTuneEpoch))
-            if let row = history.fineTune.first(where: { $0.epoch == fineTuneEpoch }) {
-                if let v = row.valRelativeError { copy.attributes["val_rel_error"] = .double(v) }
-                if let v = row.valError { copy.attributes["val_particle_rmse_mm"] = .double(v) }
-            }
-        } else if let v = history.epochs.first(where: { $0.epoch == epoch })?.valRelativeError {
-            copy.attributes["val_rel_error"] = .double(v)
-        }
-        return copy
     }
 
     /// The network input shape, after checking that the splits and the
@@ -359,33 +278,5 @@ public struct DeepSSMTrain: Stage {
         } catch let error as TorchError {
             throw StageFailure("\(error.operation): \(error.message)\(StagePrecision.outOfMemoryAdvice(error))")
         }
-    }
-}
-
-/// `training.json` of the model artifact.
-struct TrainingSummary: Codable {
-    var bestEpoch: Int
-    var finalEpoch: Int
-    var numModes: Int
-    var inputShape: [Int]
-    var parameterCount: Int
-    var bestValRelativeError: Double?
-    var fineTuneEpochs = 0
-    /// The fine-tuning epoch of best_model.h5, when fine-tuning ran.
-    var bestFineTuneEpoch: Int?
-    var bestFineTuneValParticleRMSE: Double?
-
-    enum CodingKeys: String, CodingKey {
-        case bestEpoch = "best_epoch", finalEpoch = "final_epoch", numModes = "num_modes"
-        case inputShape = "input_shape", parameterCount = "parameter_count"
-        case bestValRelativeError = "best_val_rel_error", fineTuneEpochs = "fine_tune_epochs"
-        case bestFineTuneEpoch = "best_fine_tune_epoch"
-        case bestFineTuneValParticleRMSE = "best_fine_tune_val_particle_rmse_mm"
-    }
-
-    func encoded() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return try encoder.encode(self)
     }
 }

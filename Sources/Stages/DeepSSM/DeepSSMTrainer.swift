@@ -9,6 +9,8 @@ final class DeepSSMTrainer {
     let train: BatchReader
     let validation: BatchReader
     let shape: InputShape
+    /// Live intensity augmentation of the training images of score epochs (off by default).
+    var augmentation = IntensityAugmentation()
     private let context: StageContext
 
     init(network: DeepSSMNetwork, train: BatchReader, validation: BatchReader, context: StageContext) {
@@ -37,7 +39,10 @@ final class DeepSSMTrainer {
     /// diverges, naming it, before the weights are touched.
     func trainEpoch(_ epoch: Int, of epochs: Int, clock: inout Clock) throws -> Errors {
         try epochLoop(order: epoch, label: "epoch \(epoch)/\(epochs)", clock: &clock) { batch in
-            let loss = try network.trainBatch(images: batch.images, shape: shape, targets: batch.targets)
+            var images = batch.images
+            augmentation.apply(to: &images, positions: batch.indices, epoch: epoch,
+                               shape: (shape.depth, shape.height, shape.width))
+            let loss = try network.trainBatch(images: images, shape: shape, targets: batch.targets)
             return (loss, Self.meanSquare(batch.targets))
         } diverged: { loss, batch, index in
             "training diverged: the loss is \(loss) in epoch \(epoch), batch \(index) (samples \(batch.ids.joined(separator: ", "))); the weights were not updated and the checkpoint of epoch \(epoch - 1) stays in the cache; check those images for NaN or lower learning_rate"

@@ -14,6 +14,8 @@ struct PredictedParticles {
     let numParticles: Int
     /// Whether local-frame particles are stored.
     let hasLocal: Bool
+    /// Whether the PCA-K oracle's local-frame particles are stored.
+    let hasOracle: Bool
 
     init(directory: URL) throws {
         url = directory.appendingPathComponent("predictions.h5")
@@ -30,6 +32,7 @@ struct PredictedParticles {
             }
             numParticles = shape[0]
             hasLocal = try stack.arrayNames.contains("particles_local")
+            hasOracle = try stack.arrayNames.contains("oracle_local")
         } catch let error as HDF5Error {
             throw StageFailure("cannot read the predictions: \(error)")
         }
@@ -42,6 +45,9 @@ struct PredictedParticles {
 
     /// Local-frame particles, or nil when the predictions hold world ones only.
     func local(_ i: Int) throws -> ParticleSet? { hasLocal ? try particles("particles_local", i) : nil }
+
+    /// The oracle's local-frame particles, or nil when none are stored.
+    func oracleLocal(_ i: Int) throws -> ParticleSet? { hasOracle ? try particles("oracle_local", i) : nil }
 
     private func particles(_ name: String, _ i: Int) throws -> ParticleSet {
         do {

@@ -2,7 +2,9 @@ import Foundation
 import GeometryKit
 
 /// The per-epoch record of a DeepSSM training (docs/reference.md §4): errors on whitened
-/// PCA scores, the learning rate and the wall time of each epoch.
+/// PCA scores and the learning rate of each epoch. No wall-clock time: the
+/// record is part of every epoch's checkpoint and of the `log` artefact, which
+/// must not depend on when or where they were made (times are run metrics).
 public struct TrainingEpoch: Codable, Sendable, Equatable {
     public var epoch: Int
     public var learningRate: Double
@@ -14,11 +16,20 @@ public struct TrainingEpoch: Codable, Sendable, Equatable {
     /// epochs without validation (`val_freq`).
     public var valError: Double?
     public var valRelativeError: Double?
-    public var seconds: Double
+
+    public init(epoch: Int, learningRate: Double, trainError: Double, trainRelativeError: Double,
+                valError: Double? = nil, valRelativeError: Double? = nil) {
+        self.epoch = epoch
+        self.learningRate = learningRate
+        self.trainError = trainError
+        self.trainRelativeError = trainRelativeError
+        self.valError = valError
+        self.valRelativeError = valRelativeError
+    }
 
     enum CodingKeys: String, CodingKey {
         case epoch, learningRate = "lr", trainError = "train_error", trainRelativeError = "train_rel_error"
-        case valError = "val_error", valRelativeError = "val_rel_error", seconds
+        case valError = "val_error", valRelativeError = "val_rel_error"
     }
 }
 
@@ -65,18 +76,18 @@ public struct TrainingHistory: Codable, Sendable, Equatable {
                         fineTune: fineTune.filter { $0.epoch <= fineTuneLast })
     }
 
-    /// `epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase`,
+    /// `epoch,lr,train_error,train_rel_error,val_error,val_rel_error,phase`,
     /// one row per epoch, `phase` being `train` (errors on whitened scores) or
     /// `fine-tune` (errors in mm on particles); an epoch without validation
     /// leaves those cells empty.
     public var csv: String {
-        var lines = ["epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase"]
+        var lines = ["epoch,lr,train_error,train_rel_error,val_error,val_rel_error,phase"]
         for (phase, rows) in [("train", epochs), ("fine-tune", fineTune)] {
             for e in rows {
                 let cells = [
                     "\(e.epoch)", Self.number(e.learningRate), Self.number(e.trainError),
                     Self.number(e.trainRelativeError), e.valError.map(Self.number) ?? "",
-                    e.valRelativeError.map(Self.number) ?? "", String(format: "%.3f", e.seconds), phase,
+                    e.valRelativeError.map(Self.number) ?? "", phase,
                 ]
                 lines.append(cells.joined(separator: ","))
             }

@@ -88,7 +88,15 @@ public struct RunReportFinisher: RunFinisher {
                 distanceBlocks.append(.paragraph(sentence.prefix(1).uppercased() + sentence.dropFirst()))
                 distanceBlocks.append(.table(header: readable.header, rows: readable.rows,
                                              caption: "\(stage.stage): distances to the original surface in mm; "
-                                                 + "baseline: the mean shape in the subject's frame"))
+                                                 + "baseline: the mean shape in the subject's frame"
+                                                 + (table.hasOracle ? "; oracle: the true shape projected onto the "
+                                                     + "K retained PCA modes (the best any score regression can do); "
+                                                     + "achievable gain share = (baseline − prediction) / (baseline − "
+                                                     + "oracle) on particle RMSE (world frame)" : "")))
+            }
+            if let plot = artifacts[ArtifactAddress(stage: stage.stage, output: "accuracy")] {
+                let figures = pngs(in: plot, caption: "\(stage.stage): particle RMSE per test subject")
+                if !figures.isEmpty { distanceBlocks.append(.gallery(columns: 2, figures: figures)) }
             }
             if let maps = artifacts[ArtifactAddress(stage: stage.stage, output: "heatmaps")] {
                 heatMaps += pngs(in: maps, caption: "")

@@ -38,26 +38,41 @@ final class DeepSSMAnalyzeTests: XCTestCase {
     }
 
     /// Predicted radii 10.5 and 12.5 (world), in the local frame when `withLocal`.
-    private func predictions(in dir: URL, ids: [String]? = nil, withLocal: Bool = true) throws -> URL {
+    /// With `oracle`: the oracle is the true sphere (radius 11, 12) and `accuracy.json` is written.
+    private func predictions(in dir: URL, ids: [String]? = nil, withLocal: Bool = true,
+                             oracle: Bool = false) throws -> URL {
         let url = dir.appendingPathComponent("predictions")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let subjects = ids ?? self.ids
         let writer = try SampleStackWriter(creating: url.appendingPathComponent("predictions.h5"), ids: subjects)
         try writer.addArray("particles_world", type: .float64, sampleShape: [128, 3])
         if withLocal { try writer.addArray("particles_local", type: .float64, sampleShape: [128, 3]) }
+        if oracle { try writer.addArray("oracle_local", type: .float64, sampleShape: [128, 3]) }
         for (i, r) in [10.5, 12.5].prefix(subjects.count).enumerated() {
             let world = AnalysisFixtures.particles(radius: r)
             try writer.put("particles_world", sample: i, world.flattened)
             if withLocal { try writer.put("particles_local", sample: i, world.points.map { $0 + shift }.flatMap { [$0.x, $0.y, $0.z] }) }
+            if oracle {
+                let truth = AnalysisFixtures.particles(radius: radii[i])
+                try writer.put("oracle_local", sample: i, truth.points.map { $0 + shift }.flatMap { [$0.x, $0.y, $0.z] })
+            }
         }
         try writer.finish()
+        if oracle {
+            try ParticleAccuracy(numModes: 3, subjects: [
+                .init(id: subjects[0], prediction: 0.5, meanShape: 1, oracle: 0.1),
+                .init(id: subjects[1], prediction: 0.5, meanShape: 2, oracle: 0.1),
+            ]).encoded().write(to: url.appendingPathComponent(ParticleAccuracy.fileName))
+        }
         return url
     }
 
-    private func run(_ params: DeepSSMAnalyze.Params = .init(), withLocal: Bool = true) async throws -> LoaderTestContext {
+    private func run(_ params: DeepSSMAnalyze.Params = .init(), withLocal: Bool = true,
+                     oracle: Bool = false) async throws -> LoaderTestContext {
         let dir = try scratch()
         let context = try LoaderTestContext(root: dir, inputs: ["test": try cohort(in: dir),
-                                                            "predictions": try predictions(in: dir, withLocal: withLocal)])
+                                                            "predictions": try predictions(in: dir, withLocal: withLocal,
+                                                                                           oracle: oracle)])
         try await DeepSSMAnalyze().run(params, context: context)
         return context
     }
@@ -82,6 +97,32 @@ final class DeepSSMAnalyzeTests: XCTestCase {
         XCTAssertEqual(maps, ["m03_L_original.png", "m03_L_predicted.png", "n12_R_original.png", "n12_R_predicted.png"])
         let meshes = try FileManager.default.contentsOfDirectory(atPath: context.outputURL("meshes").path)
         XCTAssertEqual(meshes.count, 6)
+    }
+
+    func test_run_withOracle_measuresItsSurfaceAndReportsTheShare() async throws {
+        var params = DeepSSMAnalyze.Params()
+        params.render = false
+        let context = try await run(params, oracle: true)
+        let (table, sentence) = try DistanceTable.read(summary: context.outputURL("summary"))
+        // The oracle here is the true sphere: its surface lies on the original up to the
+        // discretisation of the contour and the 128-particle warp (~0.3 mm), well below
+        // the prediction's 0.5 mm.
+        for row in table.rows {
+            let oracle = try XCTUnwrap(row.oracle?.meanSymmetric, row.id)
+            XCTAssertLessThan(oracle, 0.35, row.id)
+            XCTAssertLessThan(oracle, row.predicted.meanSymmetric - 0.15, row.id)
+        }
+        XCTAssertEqual(table.numModes, 3)
+        // Particle RMSEs: mean 1.5, prediction 0.5, oracle 0.1 → share 1 / 1.4.
+        XCTAssertEqual(context.metrics["achievable_gain_share"] ?? 0, 1 / 1.4, accuracy: 1e-12)
+        XCTAssertEqual(context.metrics["oracle_particle_rmse_mm"] ?? 0, 0.1, accuracy: 1e-12)
+        XCTAssertNotNil(context.metrics["oracle_mean_surface_distance_mm"])
+        XCTAssertTrue(sentence.contains("PCA-3 oracle"), sentence)
+        XCTAssertTrue(sentence.contains("achievable gain share 0.71"), sentence)
+        let meshes = try FileManager.default.contentsOfDirectory(atPath: context.outputURL("meshes").path)
+        XCTAssertTrue(meshes.contains("m03_L_oracle.vtk"), "\(meshes)")
+        let plot = try Data(contentsOf: context.outputURL("accuracy"))
+        XCTAssertEqual(Array(plot.prefix(4)), [0x89, 0x50, 0x4E, 0x47], "the per-subject plot is a PNG")
     }
 
     func test_run_worldOnlyPredictions_arePlacedByTheSubjectsOwnFrame() async throws {

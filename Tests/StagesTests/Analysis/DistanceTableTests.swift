@@ -23,6 +23,38 @@ final class DistanceTableTests: XCTestCase {
         XCTAssertTrue(lines[1].hasPrefix("m03_L,1.2500,1.3229,1.5000,2.0000,1.0000,1.5000,1.0000,3.0000,"), lines[1])
     }
 
+    private func tableWithOracle() -> DistanceTable {
+        var t = table()
+        t.numModes = 6
+        t.rows[0].oracle = .init(fromFirst: [0.5, 0.5], fromSecond: [0.5, 0.5])
+        t.rows[0].particles = .init(id: "m03_L", prediction: 2, meanShape: 3, oracle: 1)
+        t.rows[1].oracle = .init(fromFirst: [1, 1], fromSecond: [1, 1])
+        t.rows[1].particles = .init(id: "n12_R", prediction: 2, meanShape: 5, oracle: 1)
+        return t
+    }
+
+    func test_withOracle_csvSummaryAndSentenceCarryOracleAndShare() throws {
+        let t = tableWithOracle()
+        let lines = t.csv.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines[0].split(separator: ",").count, 1 + 7 * 3 + 4)
+        XCTAssertTrue(lines[0].hasSuffix(",particle_rmse_mm,baseline_particle_rmse_mm,oracle_particle_rmse_mm,achievable_gain_share"))
+        XCTAssertTrue(lines[1].hasSuffix(",2.0000,3.0000,1.0000,0.5000"), lines[1])
+        let o = t.overall
+        XCTAssertEqual(o.oracleMeanSurfaceDistance ?? 0, 0.75, accuracy: 1e-12)
+        XCTAssertEqual(o.achievableGainShare ?? 0, 2.0 / 3, accuracy: 1e-12)
+        XCTAssertTrue(t.sentence().contains("(baseline 3.50 mm, PCA-6 oracle 0.75 mm)"), t.sentence())
+        XCTAssertTrue(t.sentence().contains("particle RMSE 2.00 mm (mean shape 4.00 mm, PCA-6 oracle 1.00 mm), achievable gain share 0.67"), t.sentence())
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("summary-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try t.summaryJSON().write(to: url)
+        let (read, sentence) = try DistanceTable.read(summary: url)
+        XCTAssertEqual(read, t)
+        XCTAssertEqual(sentence, t.sentence())
+        let readable = t.readableRows
+        XCTAssertEqual(readable.header.count, 1 + 9 + 4)
+        XCTAssertEqual(readable.rows.last!.last, "0.67")
+    }
+
     func test_overall_averagesOverSubjects() {
         let o = table().overall
         XCTAssertEqual(o.subjects, 2)

@@ -85,7 +85,7 @@ final class DeepSSMFineTuneTests: XCTestCase {
 
         let rows = try String(contentsOf: context.outputURL("log"), encoding: .utf8)
             .split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
-        XCTAssertEqual(rows.map { String($0[7]) }, ["train", "train", "fine-tune", "fine-tune"])
+        XCTAssertEqual(rows.map { String($0[6]) }, ["train", "train", "fine-tune", "fine-tune"])
         let tuned = rows.suffix(2)
         XCTAssertTrue(tuned.allSatisfy { Double($0[2])!.isFinite && Double($0[4]) != nil }, "\(rows)")
 

@@ -124,6 +124,36 @@ final class DeepSSMPredictTests: XCTestCase {
         XCTAssertNotNil(context.metrics["test_particle_rmse_world_mm"])
     }
 
+    func test_run_withTruth_writesTheOracleAndTheRMSEsOfPredictionMeanAndOracle() async throws {
+        let context = try await run(test: try writeTestCohort())
+        let output = context.outputURL("predictions")
+        let stack = try SampleStack(contentsOf: output.appendingPathComponent("predictions.h5"))
+        let accuracy = try XCTUnwrap(try ParticleAccuracy.read(predictions: output))
+        XCTAssertEqual(accuracy.numModes, 2)
+        XCTAssertEqual(accuracy.subjects.map(\.id), ["test_0", "test_1"])
+        for (i, subject) in accuracy.subjects.enumerated() {
+            // The cohort lists test_1 first, so test_i's p0.x (its cohort index) is x = 1 − i.
+            let x = Double(1 - i)
+            // Truth: p0 = (x, 0, 0), p1 = (10, 1, 0), p2 = (0, 10, 2); the two kept modes move
+            // p0.x and p1.y, so the oracle misses only p2.z = 2; the mean misses x, 1 and 2.
+            let oracle = try stack.sample("oracle_world", i, as: Double.self)
+            XCTAssertEqual(oracle, [x, 0, 0, 10, 1, 0, 0, 10, 0])
+            let oracleLocal = try stack.sample("oracle_local", i, as: Double.self)
+            for (a, b) in zip(oracleLocal, frame.apply(ParticleSet(flattened: oracle)).flattened) {
+                XCTAssertEqual(a, b, accuracy: 1e-6)
+            }
+            XCTAssertEqual(subject.oracle, (4.0 / 3).squareRoot(), accuracy: 1e-12)
+            XCTAssertEqual(subject.meanShape, ((x * x + 5) / 3).squareRoot(), accuracy: 1e-12)
+            let world = ParticleSet(flattened: try stack.sample("particles_world", i, as: Double.self))
+            let truth = ParticleSet(points: [SIMD3(x, 0, 0), SIMD3(10, 1, 0), SIMD3(0, 10, 2)])
+            XCTAssertEqual(subject.prediction, ParticleAccuracy.rmse(world, truth), accuracy: 1e-12)
+        }
+        XCTAssertEqual(context.metrics["oracle_particle_rmse_world_mm"] ?? 0, (4.0 / 3).squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(context.metrics["mean_shape_particle_rmse_world_mm"] ?? 0,
+                       ((5.0 / 3).squareRoot() + 2.0.squareRoot()) / 2, accuracy: 1e-12)
+        XCTAssertEqual(context.metrics["achievable_gain_share"], accuracy.achievableGainShare)
+    }
+
     func test_run_withoutTestCohort_writesWorldParticlesOnly() async throws {
         let context = try await run()
         let output = context.outputURL("predictions")

@@ -37,10 +37,9 @@ final class DeepSSMTrainBenchmarkTests: XCTestCase {
             let started = Date(), cpuBefore = Self.cpuSeconds()
             try await DeepSSMTrain().run(params, context: context)
             let seconds = Date().timeIntervalSince(started), cpu = Self.cpuSeconds() - cpuBefore
-            let row = try String(contentsOf: context.outputURL("log"), encoding: .utf8).split(separator: "\n")[1]
             print(String(format: "deepssm-train 1x%@, %d samples (%d train, batch 8, %d thread(s)): epoch %.1f s (stage %.1f s, %.1f CPU s), peak RSS %.0f MiB (before %.0f MiB)",
                          size.map(String.init).joined(separator: "x"), samples, fixture.trainCount, params.threads,
-                         Double(row.split(separator: ",")[6]) ?? 0, seconds, cpu, Self.peakRSS(), before))
+                         context.metrics["epoch_seconds"] ?? 0, seconds, cpu, Self.peakRSS(), before))
         }
     }
 

@@ -48,7 +48,8 @@ final class DeepSSMTrainTests: XCTestCase {
 
     func test_run_tinyPool_errorFallsAndEveryOutputIsWritten() async throws {
         let context = try context()
-        try await DeepSSMTrain().run(params(epochs: 3), context: context)
+        // Six epochs: two batches per epoch make one epoch's error noisy, the trend is not.
+        try await DeepSSMTrain().run(params(epochs: 6), context: context)
 
         let model = context.outputURL("model")
         for file in ["best_model.h5", "final_model.h5", "normalization.json", "training.json"] {
@@ -57,10 +58,10 @@ final class DeepSSMTrainTests: XCTestCase {
         let rows = try String(contentsOf: context.outputURL("log"), encoding: .utf8)
             .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         XCTAssertEqual(rows.first?.joined(separator: ","),
-                       "epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase")
-        XCTAssertEqual(rows.count, 4)
+                       "epoch,lr,train_error,train_rel_error,val_error,val_rel_error,phase")
+        XCTAssertEqual(rows.count, 7)
         let trainErrors = rows.dropFirst().map { Double($0[2])! }
-        XCTAssertLessThan(trainErrors.last!, trainErrors.first!, "train errors \(trainErrors)")
+        XCTAssertLessThan(trainErrors.suffix(2).reduce(0, +) / 2, trainErrors.first!, "train errors \(trainErrors)")
         XCTAssertTrue(rows.dropFirst().allSatisfy { Double($0[5]) != nil }, "every epoch validated")
 
         let png = try Data(contentsOf: context.outputURL("curve"))
@@ -76,21 +77,94 @@ final class DeepSSMTrainTests: XCTestCase {
     }
 
     func test_run_killedThenRerun_resumesAndEqualsUninterrupted() async throws {
-        let uninterrupted = try context(memo: "memo-a")
-        try await DeepSSMTrain().run(params(epochs: 2), context: uninterrupted)
+        try await assertResumeIsByteIdentical(params(epochs: 2))
+    }
 
-        let killed = try context(memo: "memo-b")
+    func test_run_killedThenRerun_withScheduleFocalLossAndAugmentation_isByteIdentical() async throws {
+        try await assertResumeIsByteIdentical(params(epochs: 2) {
+            $0.lr_schedule = "cosine"
+            $0.T_max = 2
+            $0.loss = "focal"
+            $0.intensity_augmentation = true
+            $0.intensity_gamma = 0.2
+            $0.intensity_blur = 1
+            $0.intensity_blur_p = 0.5
+        })
+    }
+
+    /// Kills a training in epoch 2, resumes it, and compares every byte with an
+    /// uninterrupted run: the model files, the log, the curve and each epoch's checkpoint.
+    private func assertResumeIsByteIdentical(_ params: DeepSSMTrain.Params,
+                                             file: StaticString = #filePath, line: UInt = #line) async throws {
+        let tag = UUID().uuidString.prefix(8)
+        let uninterrupted = try context(memo: "memo-a-\(tag)")
+        try await DeepSSMTrain().run(params, context: uninterrupted)
+
+        let killed = try context(memo: "memo-b-\(tag)")
         killed.killAfterProgressCalls = 3  // epoch 1 has 2 batches: dies in epoch 2
         do {
-            try await DeepSSMTrain().run(params(epochs: 2), context: killed)
-            XCTFail("the run was not interrupted")
+            try await DeepSSMTrain().run(params, context: killed)
+            XCTFail("the run was not interrupted", file: file, line: line)
         } catch is CancellationError {}
 
-        let resumed = try context(memo: "memo-b")
-        try await DeepSSMTrain().run(params(epochs: 2), context: resumed)
-        XCTAssertTrue(resumed.logs.contains("resuming from the checkpoint of epoch 1 of 2"), "\(resumed.logs)")
-        XCTAssertEqual(resumed.progressCalls, 2, "only epoch 2 is trained again")
-        XCTAssertEqual(try finalModel(resumed), try finalModel(uninterrupted))
+        let resumed = try context(memo: "memo-b-\(tag)")
+        try await DeepSSMTrain().run(params, context: resumed)
+        XCTAssertTrue(resumed.logs.contains("resuming from the checkpoint of epoch 1 of 2"), "\(resumed.logs)",
+                      file: file, line: line)
+        XCTAssertEqual(resumed.progressCalls, 2, "only epoch 2 is trained again", file: file, line: line)
+        XCTAssertEqual(try finalModel(resumed), try finalModel(uninterrupted), file: file, line: line)
+        let a = try Self.files(under: uninterrupted.outputURL("model")), b = try Self.files(under: resumed.outputURL("model"))
+        XCTAssertEqual(Set(a.keys), ["best_model.h5", "final_model.h5", "normalization.json", "training.json"],
+                       file: file, line: line)
+        XCTAssertEqual(a, b, "model files", file: file, line: line)
+        XCTAssertEqual(try Data(contentsOf: uninterrupted.outputURL("log")), try Data(contentsOf: resumed.outputURL("log")),
+                       file: file, line: line)
+        for epoch in 1...2 {
+            let stored = try XCTUnwrap(EpochCheckpoint.slot(epoch: epoch, phase: .training, context: uninterrupted).lookup(),
+                                       file: file, line: line)
+            let again = try XCTUnwrap(EpochCheckpoint.slot(epoch: epoch, phase: .training, context: resumed).lookup(),
+                                      file: file, line: line)
+            let memoA = try Self.files(under: stored), memoB = try Self.files(under: again)
+            XCTAssertEqual(Set(memoA.keys), ["checkpoint.h5", "history.json"], file: file, line: line)
+            XCTAssertEqual(memoA, memoB, "the checkpoint of epoch \(epoch)", file: file, line: line)
+        }
+        XCTAssertNil(try EpochCheckpoint.slot(epoch: 3, phase: .training, context: resumed).lookup(), file: file, line: line)
+    }
+
+    /// Every regular file under `directory` by relative path.
+    private static func files(under directory: URL) throws -> [String: Data] {
+        var result: [String: Data] = [:]
+        let paths = FileManager.default.enumerator(atPath: directory.path)?.allObjects as? [String] ?? []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            let url = directory.appendingPathComponent(path)
+            if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                result[path] = try Data(contentsOf: url)
+            }
+        }
+        return result
+    }
+
+    func test_run_earlyStopping_reusesStoredEpochs_andStopsWherePatienceRunsOut() async throws {
+        let plain = try context(memo: "memo-early")
+        try await DeepSSMTrain().run(params(epochs: 3), context: plain)
+        let history = try String(contentsOf: plain.outputURL("log"), encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let best = history.min { (Double($0[5])!, Int($0[0])!) < (Double($1[5])!, Int($1[0])!) }.map { Int($0[0])! }!
+
+        // Early stopping does not enter the epoch memos: the stored epochs are reused as they are.
+        let stopping = try context(memo: "memo-early")
+        try await DeepSSMTrain().run(params(epochs: 3) { $0.early_stopping = true; $0.patience = 1 }, context: stopping)
+        XCTAssertEqual(stopping.progressCalls, 0, "nothing is trained again")
+        let expectedLast = min(3, best + 1)
+        let rows = try String(contentsOf: stopping.outputURL("log"), encoding: .utf8).split(separator: "\n").count - 1
+        XCTAssertEqual(rows, expectedLast, "best epoch \(best), patience 1")
+        let summary = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: stopping.outputURL("model").appendingPathComponent("training.json"))) as! [String: Any]
+        XCTAssertEqual(summary["final_epoch"] as? Int, expectedLast)
+        XCTAssertEqual(summary["stopped_early"] as? Bool, expectedLast < 3)
+        let final = try NetworkCheckpoint(contentsOf: stopping.outputURL("model").appendingPathComponent("final_model.h5"))
+        XCTAssertEqual(final.attributes["epoch"], .int(Int64(expectedLast)))
     }
 
     func test_run_raisingThenLoweringEpochs_reusesStoredEpochs() async throws {

@@ -5,7 +5,7 @@ import XCTest
 final class TrainingHistoryTests: XCTestCase {
     private func row(_ epoch: Int, val: Double?) -> TrainingEpoch {
         TrainingEpoch(epoch: epoch, learningRate: 1e-4, trainError: 1 / Double(epoch), trainRelativeError: 0.5,
-                      valError: val.map { $0 * 2 }, valRelativeError: val, seconds: 1.25)
+                      valError: val.map { $0 * 2 }, valRelativeError: val)
     }
 
     func test_bestEpoch_lowestValidationRelativeError_earliestOnTies_skipsUnvalidated() {
@@ -17,9 +17,9 @@ final class TrainingHistoryTests: XCTestCase {
     func test_csv_leavesValidationCellsEmptyWhenNotValidated() {
         let csv = TrainingHistory(epochs: [row(1, val: nil), row(2, val: 0.25)]).csv
         XCTAssertEqual(csv, """
-            epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase
-            1,0.0001,1,0.5,,,1.250,train
-            2,0.0001,0.5,0.5,0.5,0.25,1.250,train
+            epoch,lr,train_error,train_rel_error,val_error,val_rel_error,phase
+            1,0.0001,1,0.5,,,train
+            2,0.0001,0.5,0.5,0.5,0.25,train
 
             """)
     }
@@ -27,10 +27,10 @@ final class TrainingHistoryTests: XCTestCase {
     func test_csv_listsFineTuningAfterTraining_andBestIsPerPhase() throws {
         let history = TrainingHistory(epochs: [row(1, val: 0.25)], fineTune: [row(1, val: 0.5), row(2, val: 0.125)])
         XCTAssertEqual(history.csv, """
-            epoch,lr,train_error,train_rel_error,val_error,val_rel_error,seconds,phase
-            1,0.0001,1,0.5,0.5,0.25,1.250,train
-            1,0.0001,1,0.5,1,0.5,1.250,fine-tune
-            2,0.0001,0.5,0.5,0.25,0.125,1.250,fine-tune
+            epoch,lr,train_error,train_rel_error,val_error,val_rel_error,phase
+            1,0.0001,1,0.5,0.5,0.25,train
+            1,0.0001,1,0.5,1,0.5,fine-tune
+            2,0.0001,0.5,0.5,0.25,0.125,fine-tune
 
             """)
         XCTAssertEqual(history.bestEpoch?.epoch, 1)
