@@ -91,13 +91,13 @@ public struct DeepSSMAnalyze: Stage {
         let surfaces = SurfaceAnalysis(meanMesh: try cohort.meanMesh(), meanParticles: meanParticles,
                                        kernel: params.kernel, landmarkStride: params.landmark_stride,
                                        threads: context.threads)
-        let analysis = DeepSSMAnalysis(surfaces: surfaces, isovalue: params.isovalue,
+        let analysis = TestSetAnalysis(surfaces: surfaces, isovalue: params.isovalue,
                                        colourMax: params.color_max_mm > 0 ? params.color_max_mm : nil,
                                        render: params.render, imageWidth: params.image_width,
                                        imageHeight: params.image_height)
         let meshes = context.outputURL("meshes"), heatmaps = context.outputURL("heatmaps")
         let plot = context.outputURL("accuracy")
-        let outputs = DeepSSMAnalysis.Outputs(table: context.outputURL("table"), summary: context.outputURL("summary"),
+        let outputs = TestSetAnalysis.Outputs(table: context.outputURL("table"), summary: context.outputURL("summary"),
                                               meshes: meshes, heatmaps: heatmaps, accuracyPlot: plot)
         let table = try analysis.run(count: cohort.ids.count, numModes: accuracy?.numModes, load: { i in
             try context.checkCancellation()
@@ -106,7 +106,7 @@ public struct DeepSSMAnalyze: Stage {
             // frame here, by the similarity between its true world and local particles.
             let local = try predictions.local(order[i]) ?? SimilarityTransform.umeyama(
                 from: try cohort.worldParticles(i).points, to: try cohort.localParticles(i).points).apply(world)
-            return DeepSSMAnalysis.Subject(id: cohort.ids[i], distanceTransform: try cohort.distanceTransform(i),
+            return TestSetAnalysis.Subject(id: cohort.ids[i], distanceTransform: try cohort.distanceTransform(i),
                                            predictedLocal: local, predictedWorld: world,
                                            oracleLocal: try predictions.oracleLocal(order[i]),
                                            particles: accuracy?.subjects.first { $0.id == cohort.ids[i] })

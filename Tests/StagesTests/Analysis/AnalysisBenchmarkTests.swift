@@ -28,21 +28,21 @@ final class AnalysisBenchmarkTests: XCTestCase {
         })
         let meanMesh = try Mesh.contour(field(1), isovalue: 0)
         let surfaces = SurfaceAnalysis(meanMesh: meanMesh, meanParticles: particles, kernel: .thinPlate)
-        let subjects = (0..<10).map { i -> DeepSSMAnalysis.Subject in
+        let subjects = (0..<10).map { i -> TestSetAnalysis.Subject in
             let s = 0.95 + 0.01 * Double(i)
             let local = ParticleSet(points: particles.points.map { p in
                 centre + (p - centre) * s + SIMD3(sin(p.z / 9), cos(p.x / 7), 0) * 1.5
             })
-            return DeepSSMAnalysis.Subject(id: "s\(i)", distanceTransform: field(s), predictedLocal: local,
+            return TestSetAnalysis.Subject(id: "s\(i)", distanceTransform: field(s), predictedLocal: local,
                                            predictedWorld: particles)
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ssmflow-bench-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let out = DeepSSMAnalysis.Outputs(table: dir.appendingPathComponent("d.csv"), summary: dir.appendingPathComponent("s.json"),
+        let out = TestSetAnalysis.Outputs(table: dir.appendingPathComponent("d.csv"), summary: dir.appendingPathComponent("s.json"),
                                           meshes: dir.appendingPathComponent("meshes"), heatmaps: dir.appendingPathComponent("heatmaps"))
         let start = Date()
         var last = start
-        let table = try DeepSSMAnalysis(surfaces: surfaces).run(count: subjects.count, load: { subjects[$0] }, outputs: out) { done, total, message in
+        let table = try TestSetAnalysis(surfaces: surfaces).run(count: subjects.count, load: { subjects[$0] }, outputs: out) { done, total, message in
             print(String(format: "  %2d/%d %6.2f s  %@", done, total, Date().timeIntervalSince(last), message))
             last = Date()
         }

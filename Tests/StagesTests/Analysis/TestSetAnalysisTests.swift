@@ -3,7 +3,7 @@ import XCTest
 import GeometryKit
 @testable import Stages
 
-final class DeepSSMAnalysisTests: XCTestCase {
+final class TestSetAnalysisTests: XCTestCase {
     private func scratch() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ssmflow-analysis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -11,16 +11,16 @@ final class DeepSSMAnalysisTests: XCTestCase {
         return url
     }
 
-    private func outputs(in dir: URL) -> DeepSSMAnalysis.Outputs {
+    private func outputs(in dir: URL) -> TestSetAnalysis.Outputs {
         .init(table: dir.appendingPathComponent("distances.csv"), summary: dir.appendingPathComponent("summary.json"),
               meshes: dir.appendingPathComponent("meshes"), heatmaps: dir.appendingPathComponent("heatmaps"))
     }
 
     /// Two "femurs": spheres of 11 and 12 mm, predicted as 10.5 and 12.5.
-    private func subjects(_ analysis: SurfaceAnalysis) -> [DeepSSMAnalysis.Subject] {
+    private func subjects(_ analysis: SurfaceAnalysis) -> [TestSetAnalysis.Subject] {
         [("a_L", 11.0, 1.05), ("b_R", 12.0, 1.25)].map { id, radius, factor in
             let predicted = AnalysisFixtures.scaled(analysis.meanParticles, by: factor)
-            return DeepSSMAnalysis.Subject(id: id, distanceTransform: AnalysisFixtures.distanceField(radius: radius),
+            return TestSetAnalysis.Subject(id: id, distanceTransform: AnalysisFixtures.distanceField(radius: radius),
                                            predictedLocal: predicted, predictedWorld: predicted)
         }
     }
@@ -29,7 +29,7 @@ final class DeepSSMAnalysisTests: XCTestCase {
         let dir = try scratch(), out = outputs(in: dir)
         let surfaces = try AnalysisFixtures.analysis()
         let list = subjects(surfaces)
-        let table = try DeepSSMAnalysis(surfaces: surfaces, imageWidth: 600, imageHeight: 400)
+        let table = try TestSetAnalysis(surfaces: surfaces, imageWidth: 600, imageHeight: 400)
             .run(count: list.count, load: { list[$0] }, outputs: out)
 
         XCTAssertEqual(table.rows.map(\.id), ["a_L", "b_R"])
@@ -58,7 +58,7 @@ final class DeepSSMAnalysisTests: XCTestCase {
         var tables: [Data] = [], meshes: [Data] = []
         for _ in 0..<2 {
             let out = outputs(in: try scratch())
-            _ = try DeepSSMAnalysis(surfaces: surfaces, render: false).run(count: list.count, load: { list[$0] }, outputs: out)
+            _ = try TestSetAnalysis(surfaces: surfaces, render: false).run(count: list.count, load: { list[$0] }, outputs: out)
             tables.append(try Data(contentsOf: out.table))
             meshes.append(try Data(contentsOf: out.meshes.appendingPathComponent("b_R_predicted.vtk")))
         }
@@ -74,7 +74,7 @@ final class DeepSSMAnalysisTests: XCTestCase {
                                   baseline: .init(fromFirst: [], fromSecond: [])),
             original: mesh, predicted: mesh, baseline: mesh)
         // 400 values, 99th percentile at index 396: 1.98 → 2.0; the outlier 50 is ignored.
-        XCTAssertEqual(DeepSSMAnalysis.colourScaleTop([result]), 2.0)
+        XCTAssertEqual(TestSetAnalysis.colourScaleTop([result]), 2.0)
     }
 
     func test_views_lookAtTheBroadFaceWithTheLongAxisUp() throws {
@@ -82,7 +82,7 @@ final class DeepSSMAnalysisTests: XCTestCase {
         let mesh = try AnalysisFixtures.sphere(radius: 10)
         let stretched = Mesh(points: mesh.points.map { AnalysisFixtures.centre + ($0 - AnalysisFixtures.centre) * [1, 0.5, 2] },
                              triangles: mesh.triangles)
-        let views = DeepSSMAnalysis.views(facing: stretched)
+        let views = TestSetAnalysis.views(facing: stretched)
         XCTAssertEqual(views.count, 2)
         XCTAssertEqual(abs(views[0].direction.y), 1, accuracy: 1e-6)
         XCTAssertEqual(views[0].direction, -views[1].direction)

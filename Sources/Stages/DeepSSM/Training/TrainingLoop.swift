@@ -4,7 +4,7 @@ import Workflow
 
 /// One training of the DeepSSM network over the loaders' train and validation
 /// splits: epochs of Adam steps in a seeded order, and per-sample validation.
-final class DeepSSMTrainer {
+final class TrainingLoop {
     let network: DeepSSMNetwork
     let train: BatchReader
     let validation: BatchReader

@@ -170,9 +170,9 @@ public struct DeepSSMTrain: Stage {
         try StagePrecision.apply(params.precision, to: network)
         try Self.torch { try network.setLoss(params.trainingLoss) }
         let first = (resumed?.epoch ?? 0) + 1
-        let trainer = DeepSSMTrainer(network: network, train: train, validation: validation, context: context)
+        let trainer = TrainingLoop(network: network, train: train, validation: validation, context: context)
         trainer.augmentation = params.augmentation
-        var clock = DeepSSMTrainer.Clock(totalBatches: params.epochs * train.batchesPerEpoch,
+        var clock = TrainingLoop.Clock(totalBatches: params.epochs * train.batchesPerEpoch,
                                          doneBatches: (first - 1) * train.batchesPerEpoch)
         var timing = EpochTiming()
         if first <= params.epochs {
@@ -220,7 +220,7 @@ public struct DeepSSMTrain: Stage {
     /// The row and the checkpoint hold no wall-clock time: a resumed training
     /// writes the bytes of a straight one. Times go to the log and the metrics.
     static func finishEpoch(_ epoch: Int, phase: EpochCheckpoint.Phase, rate: Double,
-                            trained: DeepSSMTrainer.Errors, validated: DeepSSMTrainer.Errors?,
+                            trained: TrainingLoop.Errors, validated: TrainingLoop.Errors?,
                             started: Date, network: DeepSSMNetwork, history: inout TrainingHistory,
                             context: StageContext, timing: inout EpochTiming,
                             attributes: [String: HDF5AttributeValue] = [:]) throws {

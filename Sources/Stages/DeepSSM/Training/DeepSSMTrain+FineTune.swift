@@ -6,7 +6,7 @@ extension DeepSSMTrain {
     /// Fine-tunes on particles from the best training epoch (or resumes a
     /// stored fine-tuning epoch), one memoized checkpoint per epoch.
     func fineTune(_ params: Params, lastEpoch: Int, decoder: PCADecoder, device: TorchDevice, trained: DeepSSMNetwork,
-                  history base: TrainingHistory, trainer: DeepSSMTrainer, context: StageContext,
+                  history base: TrainingHistory, trainer: TrainingLoop, context: StageContext,
                   timing: inout EpochTiming) throws -> (DeepSSMNetwork, TrainingHistory) {
         let total = params.fine_tune_epochs
         let network: DeepSSMNetwork
@@ -31,10 +31,10 @@ extension DeepSSMTrain {
         }
         try Self.torch { try network.setDecoder(weight: decoder.weight, bias: decoder.bias) }
         try StagePrecision.apply(params.precision, to: network)
-        let tuner = DeepSSMTrainer(network: network, train: trainer.train, validation: trainer.validation,
+        let tuner = TrainingLoop(network: network, train: trainer.train, validation: trainer.validation,
                                    context: context)
         let first = (history.fineTune.last?.epoch ?? 0) + 1
-        var clock = DeepSSMTrainer.Clock(totalBatches: total * trainer.train.batchesPerEpoch,
+        var clock = TrainingLoop.Clock(totalBatches: total * trainer.train.batchesPerEpoch,
                                          doneBatches: (first - 1) * trainer.train.batchesPerEpoch)
         if first <= total {
             for epoch in first...total {

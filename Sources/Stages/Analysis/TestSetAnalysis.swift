@@ -5,7 +5,7 @@ import GeometryKit
 /// The analysis of every test subject, as the `deepssm-analyze` stage writes
 /// it: surfaces with `Distance` arrays (VTK), heat maps (PNG, one colour scale
 /// for all subjects), the distance table (CSV) and its summary (JSON).
-public struct DeepSSMAnalysis: Sendable {
+public struct TestSetAnalysis: Sendable {
     /// What one test subject brings.
     public struct Subject: Sendable {
         public var id: String
