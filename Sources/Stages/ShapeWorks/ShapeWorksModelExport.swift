@@ -24,7 +24,7 @@ public enum ShapeWorksModelExport {
     /// best_model.h5, final_model.h5, normalization.json) with the PCA model
     /// `pca` (the `augment.pca` it was trained with) into `directory`.
     public static func write(model: URL, pca pcaURL: URL, name: String = "femur_deepssm", to directory: URL) throws {
-        let normalization = try LoaderNormalization(contentsOf: model.appendingPathComponent("normalization.json"))
+        let normalization = try LoaderNormalization(contentsOf: LoaderArtifact.normalizationURL(in: model))
         let pca: PCAModel
         do { pca = try PCAModel(contentsOf: pcaURL) } catch {
             throw StageFailure("cannot read the PCA model \(pcaURL.path): \(error); export a model whose 'augment' output is still cached")

@@ -84,7 +84,7 @@ struct DeepSSMLoaderBuilder {
         // Pass 2: normalise into the train and validation stacks.
         let source = try SampleStack(contentsOf: scratchURL)
         var written = 0
-        for (name, members) in [("train", trainSet), ("val", valSet)] {
+        for (name, members) in [(LoaderArtifact.Split.train, trainSet), (.validation, valSet)] {
             let writer = try makeWriter(directory, name, ids: members.map { ids[$0] }, grid: downGrid,
                                         numModes: numModes, withTargets: true)
             for (slot, index) in members.enumerated() {
@@ -103,9 +103,9 @@ struct DeepSSMLoaderBuilder {
             try writeTest(test, grid: grid, downGrid: downGrid, numModes: numModes, normalization: normalization,
                           into: directory)
         } else {
-            _ = try makeWriter(directory, "test", ids: [], grid: downGrid, numModes: numModes, withTargets: false).finish()
+            _ = try makeWriter(directory, .test, ids: [], grid: downGrid, numModes: numModes, withTargets: false).finish()
         }
-        try normalization.write(to: directory.appendingPathComponent("normalization.json"))
+        try normalization.write(to: LoaderArtifact.normalizationURL(in: directory))
         return normalization
     }
 
@@ -116,7 +116,7 @@ struct DeepSSMLoaderBuilder {
         let ids = try (0..<test.count).map { try test.id($0) }
         let truth = try (0..<test.count).map { try test.truthScores($0) }
         let withTargets = truth.contains { $0 != nil }
-        let writer = try makeWriter(directory, "test", ids: ids, grid: downGrid, numModes: numModes, withTargets: withTargets)
+        let writer = try makeWriter(directory, .test, ids: ids, grid: downGrid, numModes: numModes, withTargets: withTargets)
         for index in 0..<test.count {
             try checkCancellation()
             let image = try test.image(index)
@@ -142,12 +142,12 @@ struct DeepSSMLoaderBuilder {
         try writer.finish()
     }
 
-    private func makeWriter(_ directory: URL, _ name: String, ids: [String], grid: SampleStack.Geometry,
+    private func makeWriter(_ directory: URL, _ split: LoaderArtifact.Split, ids: [String], grid: SampleStack.Geometry,
                             numModes: Int, withTargets: Bool) throws -> SampleStackWriter {
-        let writer = try SampleStackWriter(creating: directory.appendingPathComponent("\(name).h5"), ids: ids, geometry: grid)
+        let writer = try SampleStackWriter(creating: LoaderArtifact(directory).url(split), ids: ids, geometry: grid)
         try writer.addArray("images", type: .float32, sampleShape: grid.imageShape)
         if withTargets { try writer.addArray("targets", type: .float32, sampleShape: [numModes]) }
-        try writer.setAttribute("split", .string(name))
+        try writer.setAttribute("split", .string(split.rawValue))
         try writer.setAttribute("down_factor", .double(downFactor))
         return writer
     }

@@ -57,9 +57,9 @@ public struct DeepSSMPredict: Stage {
 
     public func run(_ params: Params, context: StageContext) async throws {
         let modelDirectory = try context.input("model")
-        let loaders = try context.input("loaders")
-        let normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
-        let trainedWith = try LoaderNormalization(contentsOf: modelDirectory.appendingPathComponent("normalization.json"))
+        let loaders = LoaderArtifact(try context.input("loaders"))
+        let normalization = try loaders.normalization()
+        let trainedWith = try LoaderNormalization(contentsOf: LoaderArtifact.normalizationURL(in: modelDirectory))
         guard trainedWith == normalization else {
             throw StageFailure("the model was trained on other loaders than the ones connected (their normalization.json differ); connect the same 'deepssm-loaders' output to 'deepssm-train' and 'deepssm-predict'")
         }
@@ -70,8 +70,7 @@ public struct DeepSSMPredict: Stage {
         guard k == normalization.numModes, k == pca.numModes else {
             throw StageFailure("K mismatch: the model predicts \(k) scores, the loaders whiten \(normalization.numModes) and the PCA model keeps \(pca.numModes) modes; train on loaders made from this PCA model")
         }
-        let test = try BatchReader(url: loaders.appendingPathComponent("test.h5"), batchSize: params.batch_size,
-                                   shuffle: false)
+        let test = try loaders.reader(.test, batchSize: params.batch_size)
         let frames = try context.hasInput("test") ? TestSubjectFrames(directory: try context.input("test"), ids: test.ids) : nil
 
         let network = try DeepSSMTrain.torch { () -> DeepSSMNetwork in

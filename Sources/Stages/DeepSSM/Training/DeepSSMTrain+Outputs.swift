@@ -7,7 +7,7 @@ extension DeepSSMTrain {
     /// Writes the model files, `training.json`, the log and the curve;
     /// `lastEpoch` is the last training epoch (before `epochs` when stopped early).
     func writeOutputs(params: Params, lastEpoch: Int, network: DeepSSMNetwork, history: TrainingHistory,
-                      loaders: URL, context: StageContext) throws {
+                      loaders: LoaderArtifact, context: StageContext) throws {
         let model = context.outputURL("model")
         try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
         let tuned = params.fine_tune_epochs > 0
@@ -41,8 +41,8 @@ extension DeepSSMTrain {
         try Self.torch { try Self.labelled(bestCheckpoint, epoch: tuned ? lastEpoch : best, history: history,
                                            fineTuneEpoch: bestTuned)
             .write(to: model.appendingPathComponent("best_model.h5")) }
-        try FileManager.default.copyItem(at: loaders.appendingPathComponent("normalization.json"),
-                                         to: model.appendingPathComponent("normalization.json"))
+        // The model carries the normalisation it was trained with (prediction checks it).
+        try FileManager.default.copyItem(at: loaders.normalizationURL, to: LoaderArtifact.normalizationURL(in: model))
         var summary = TrainingSummary(bestEpoch: best, finalEpoch: lastEpoch, numModes: network.outputCount,
                                       inputShape: [network.inputShape.depth, network.inputShape.height,
                                                    network.inputShape.width],

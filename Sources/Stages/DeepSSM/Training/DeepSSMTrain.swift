@@ -121,12 +121,10 @@ public struct DeepSSMTrain: Stage {
     static let fineTuneMemoIgnored: Set<String> = ["fine_tune_epochs", "log_scale"]
 
     public func run(_ params: Params, context: StageContext) async throws {
-        let loaders = try context.input("loaders")
-        let normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
-        let train = try BatchReader(url: loaders.appendingPathComponent("train.h5"), batchSize: params.batch_size,
-                                    shuffle: true, seed: UInt64(params.seed))
-        let validation = try BatchReader(url: loaders.appendingPathComponent("val.h5"),
-                                         batchSize: params.batch_size, shuffle: false)
+        let loaders = LoaderArtifact(try context.input("loaders"))
+        let normalization = try loaders.normalization()
+        let train = try loaders.reader(.train, batchSize: params.batch_size, shuffle: true, seed: UInt64(params.seed))
+        let validation = try loaders.reader(.validation, batchSize: params.batch_size)
         let shape = try Self.checkLoaders(train: train, validation: validation, normalization: normalization)
         let decoder = try Self.fineTuneDecoder(params, normalization: normalization, context: context)
 
