@@ -7,4 +7,4 @@ var registry = StageRegistry(StageCatalog.all)
 registry.inspectors = StageCatalog.inspectors
 registry.exporters = StageCatalog.exporters
 registry.finishers = StageCatalog.finishers
-await SSMFlow.main(registry: registry, commands: [CohortCommand.self, AugmentCommand.self])
+await SSMFlow.main(registry: registry, commands: [CohortCommand.self, AugmentCommand.self, PredictCommand.self])
