@@ -9,9 +9,9 @@ import XCTest
 /// A small trained-model layout for inference tests, written from a real tiny
 /// cohort: the cohort (training subjects and their images), a PCA of their
 /// world particles, loaders' normalisation over their images on a 60³ grid (the
-/// network's smallest input) and a network checkpoint with seeded weights (an
-/// untrained network still maps each image to its own scores, which is what
-/// the frame tests need: the same anatomy must give the same prediction).
+/// network's smallest input) and a network checkpoint trained for a few steps
+/// on those images (enough that each image gets scores of its own, so the
+/// frame tests see the network respond to how an image was resampled).
 struct InferenceFixture {
     let root: URL
     let cohort: Cohort
@@ -20,6 +20,7 @@ struct InferenceFixture {
     var cohortURL: URL { cohort.directory }
     static let numModes = 3
     static let dims = SIMD3(60, 60, 60)
+    static let trainingSteps = 8
 
     init(_ test: XCTestCase, subjects: Int = 5) throws {
         root = try CohortFixture.temporaryDirectory(test)
@@ -52,8 +53,16 @@ struct InferenceFixture {
                                 origin: [grid.origin.x, grid.origin.y, grid.origin.z], trainCount: cohort.count,
                                 valCount: 0, testCount: 0)
             .write(to: model.appendingPathComponent("normalization.json"))
-        let network = try DeepSSMNetwork(inputShape: InputShape(depth: Self.dims.z, height: Self.dims.y, width: Self.dims.x),
-                                         outputCount: numModes, seed: 5)
+        let shape = InputShape(depth: Self.dims.z, height: Self.dims.y, width: Self.dims.x)
+        let network = try DeepSSMNetwork(inputShape: shape, outputCount: numModes, seed: 5, learningRate: 1e-3)
+        var images: [Float] = [], targets: [Float] = []
+        for i in 0..<cohort.count {
+            var voxels = try cohort.image(i).resampled(dims: Self.dims).voxels
+            for v in voxels.indices { voxels[v] = Float((Double(voxels[v]) - mean) / std) }
+            images += voxels
+            targets += (0..<numModes).map { Float(scores[i][$0] - scoreMean[$0]) }
+        }
+        for _ in 0..<Self.trainingSteps { _ = try network.trainBatch(images: images, shape: shape, targets: targets) }
         try NetworkCheckpoint(network: network).write(to: model.appendingPathComponent("best_model.h5"))
     }
 
