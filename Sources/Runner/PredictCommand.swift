@@ -29,7 +29,9 @@ struct PredictCommand: AsyncParsableCommand {
         was trained with; train it first with 'ssmflow run WORKFLOW --until deepssm-train'.
 
         Examples:
-          ssmflow predict cache/images/n01_R.nrrd --workflow workflows/femur_deepssm.yaml --tiny-test
+          ssmflow run workflows/femur_deepssm.yaml --tiny-test --until deepssm-train
+          ssmflow cache export split.test femur-test/
+          ssmflow predict femur-test/groomed/images/f005_R.nrrd --workflow workflows/femur_deepssm.yaml --tiny-test
           ssmflow predict scans/*.nrrd --workflow workflows/femur_deepssm.yaml --profile cpu --output predicted/
         """)
 
@@ -82,8 +84,6 @@ struct PredictCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        // Invalid input (exit 2): images that are not readable NRRD files.
-        for path in images { _ = try invalidInput { try NewImagePredictor.readImage(URL(fileURLWithPath: path)) } }
         let registry = StageRegistry(StageCatalog.all)
         let profile = tinyTest ? "tiny" : self.profile
         let resolved = try WorkflowLoader(registry: registry).load(file: URL(fileURLWithPath: workflow),
@@ -94,6 +94,8 @@ struct PredictCommand: AsyncParsableCommand {
         let started = Date()
         do {
             let artefacts = try TrainedModelLocator(engine: engine, workflow: resolved, runCommand: runCommand).locate(model)
+            // Invalid input (exit 2): images that are not readable NRRD files, before any work.
+            for path in images { _ = try invalidInput { try NewImagePredictor.readImage(URL(fileURLWithPath: path)) } }
             let loaded = try InferenceModel(modelDirectory: artefacts.model, which: which, pca: artefacts.pca,
                                             trainingCohort: artefacts.trainingCohort, source: model)
             let predictor = try NewImagePredictor(model: loaded, aligner: ImageAligner(allowScale: allowScale, tryMirror: !noMirror, threads: threads),
