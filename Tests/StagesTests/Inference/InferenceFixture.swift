@@ -22,8 +22,11 @@ struct InferenceFixture {
     static let dims = SIMD3(60, 60, 60)
     static let trainingSteps = 8
 
-    init(_ test: XCTestCase, subjects: Int = 5) throws {
-        root = try CohortFixture.temporaryDirectory(test)
+    /// One fixture for a test class (made in about a minute on a loaded machine):
+    /// build it in `setUp`, remove `root` in the class's `tearDown`.
+    init(subjects: Int = 5) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("inference-fixture-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         var params = CohortFixture.params(subjects: subjects, seed: 11)
         params.voxel_size = 2.0
         params.margin = 10

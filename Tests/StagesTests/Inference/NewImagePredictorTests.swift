@@ -11,6 +11,21 @@ import XCTest
 /// a mirrored image is recognised as the other side; bad inputs give messages
 /// that name the file and the fix.
 final class NewImagePredictorTests: XCTestCase {
+    /// Shared by the tests (each writes its own file names under `root`).
+    nonisolated(unsafe) private static var shared: Result<InferenceFixture, Error>?
+
+    private var fixture: InferenceFixture {
+        get throws {
+            if Self.shared == nil { Self.shared = Result { try InferenceFixture() } }
+            return try Self.shared!.get()
+        }
+    }
+
+    override class func tearDown() {
+        if case .success(let fixture)? = shared { try? FileManager.default.removeItem(at: fixture.root) }
+        shared = nil
+    }
+
     private func skipWithoutITK() throws {
         guard ImageRegistration.version != "unavailable" else {
             throw XCTSkip("libSSMFlowITK.so is not built (swift build --product SSMFlowITK; needs libinsighttoolkit5-dev from scripts/setup.sh)")
@@ -23,7 +38,7 @@ final class NewImagePredictorTests: XCTestCase {
 
     func test_predict_movedAndRescannedImages_matchTheUnmovedPredictionWithinHalfAMillimetre() throws {
         try skipWithoutITK()
-        let fixture = try InferenceFixture(self)
+        let fixture = try fixture
         let predictor = try NewImagePredictor(model: try fixture.load(), aligner: ImageAligner(threads: 2), device: "cpu", threads: 2)
         let subject = fixture.cohort.count - 1
         let unmoved = try predictor.predict(try fixture.movedImage(subject, degrees: 0, axis: SIMD3(0, 0, 1), translation: .zero,
@@ -64,7 +79,7 @@ final class NewImagePredictorTests: XCTestCase {
 
     func test_predict_mirroredImage_isRecognisedAsTheOtherSide() throws {
         try skipWithoutITK()
-        let fixture = try InferenceFixture(self)
+        let fixture = try fixture
         let predictor = try NewImagePredictor(model: try fixture.load(), aligner: ImageAligner(threads: 2), device: "cpu", threads: 2)
         let subject = fixture.cohort.count - 1
         let image = try fixture.cohort.image(subject)
@@ -82,7 +97,7 @@ final class NewImagePredictorTests: XCTestCase {
 
     func test_write_givesEveryFileOfAnImage_andTheSameBytesTwice() throws {
         try skipWithoutITK()
-        let fixture = try InferenceFixture(self, subjects: 4)
+        let fixture = try fixture
         let model = try fixture.load()
         let predictor = try NewImagePredictor(model: model, aligner: ImageAligner(threads: 1), device: "cpu", threads: 1)
         let url = fixture.root.appendingPathComponent("scan_01.nrrd")
@@ -131,7 +146,7 @@ final class NewImagePredictorTests: XCTestCase {
 
     func test_predict_imageWithoutTheAnatomy_failsWithTheFieldOfViewMessage() throws {
         try skipWithoutITK()
-        let fixture = try InferenceFixture(self, subjects: 4)
+        let fixture = try fixture
         let predictor = try NewImagePredictor(model: try fixture.load(), aligner: ImageAligner(threads: 2), device: "cpu", threads: 2)
         // The top tenth of a scan, far from the bone's shaft and head: tissue and air only.
         let image = try fixture.cohort.image(0)
@@ -148,7 +163,7 @@ final class NewImagePredictorTests: XCTestCase {
     }
 
     func test_load_modelAndPCAThatDisagree_namesThePCAFileAndTheFix() throws {
-        let fixture = try InferenceFixture(self, subjects: 4)
+        let fixture = try fixture
         let shapes = try (0..<fixture.cohort.count).map { try fixture.cohort.worldParticles($0) }
         let other = fixture.root.appendingPathComponent("other-pca")
         try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
