@@ -26,20 +26,30 @@ struct PredictCommand: AsyncParsableCommand {
         of the reference inside the image, the image fails (exit 1).
 
         The model is read from the workflow's cache under the same --profile/--set it \
-        was trained with; train it first with 'ssmflow run WORKFLOW --until deepssm-train'.
+        was trained with; train it first with 'ssmflow run WORKFLOW --until deepssm-train'. \
+        --save-model DIR writes it as a self-contained directory (network, loaders' \
+        normalisation, PCA, reference image, mean shape) that --model-dir DIR reads \
+        without the workflow or its cache.
 
         Examples:
           ssmflow run workflows/femur_deepssm.yaml --tiny-test --until deepssm-train
           ssmflow cache export split.test femur-test/
           ssmflow predict femur-test/groomed/images/f005_R.nrrd --workflow workflows/femur_deepssm.yaml --tiny-test
           ssmflow predict scans/*.nrrd --workflow workflows/femur_deepssm.yaml --profile cpu --output predicted/
+          ssmflow predict --workflow workflows/femur_deepssm.yaml --profile cpu --save-model femur-model/
         """)
 
     @Argument(help: "NRRD images (.nrrd or .nhdr) to predict.", completion: .file(extensions: ["nrrd", "nhdr"]))
-    var images: [String]
+    var images: [String] = []
 
     @Option(help: ArgumentHelp("The workflow that trained the model.", valueName: "file"))
-    var workflow: String
+    var workflow: String?
+
+    @Option(help: ArgumentHelp("A model directory written by --save-model, instead of --workflow.", valueName: "dir"))
+    var modelDir: String?
+
+    @Option(help: ArgumentHelp("Write the workflow's model as a self-contained model directory (for --model-dir elsewhere).", valueName: "dir"))
+    var saveModel: String?
 
     @Option(help: ArgumentHelp("The trained model: STAGE.OUTPUT of a deepssm-train stage.", valueName: "stage.output"))
     var model = "deepssm-train.model"
@@ -78,12 +88,18 @@ struct PredictCommand: AsyncParsableCommand {
         if tinyTest, let profile, profile != "tiny" {
             throw ValidationError("--tiny-test means '--profile tiny'; it cannot be combined with '--profile \(profile)'")
         }
+        if (workflow == nil) == (modelDir == nil) { throw ValidationError("give either --workflow (a trained workflow) or --model-dir (a saved model directory)") }
+        if saveModel != nil && workflow == nil { throw ValidationError("--save-model writes the model of a --workflow") }
+        if images.isEmpty && saveModel == nil { throw ValidationError("give one or more NRRD images") }
         if !["best", "final"].contains(which) { throw ValidationError("--which must be best or final, got '\(which)'") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if !["cpu", "cuda", "auto"].contains(device) { throw ValidationError("--device must be cpu, cuda or auto, got '\(device)'") }
     }
 
-    func run() async throws {
+    /// The model of the workflow's cache, or of a model directory.
+    private func loadModel() throws -> InferenceModel {
+        if let modelDir { return try InferenceModel(directory: URL(fileURLWithPath: modelDir)) }
+        let workflow = self.workflow ?? ""
         let registry = StageRegistry(StageCatalog.all)
         let profile = tinyTest ? "tiny" : self.profile
         let resolved = try WorkflowLoader(registry: registry).load(file: URL(fileURLWithPath: workflow),
@@ -91,16 +107,26 @@ struct PredictCommand: AsyncParsableCommand {
         let engine = try Engine(registry: registry, cacheDirectory: CacheLocation.directory(explicit: cacheDir, workflow: resolved))
         let runCommand = (["ssmflow run", workflow] + (profile.map { ["--profile", $0] } ?? [])
             + overrides.flatMap { ["--set", $0] } + (cacheDir.map { ["--cache-dir", $0] } ?? [])).joined(separator: " ")
+        let artefacts = try TrainedModelLocator(engine: engine, workflow: resolved, runCommand: runCommand).locate(model)
+        return try InferenceModel(modelDirectory: artefacts.model, which: which, pca: artefacts.pca,
+                                  trainingCohort: artefacts.trainingCohort, source: model)
+    }
+
+    func run() async throws {
         let started = Date()
         do {
-            let artefacts = try TrainedModelLocator(engine: engine, workflow: resolved, runCommand: runCommand).locate(model)
+            let loaded = try loadModel()
+            if let saveModel {
+                try loaded.write(to: URL(fileURLWithPath: saveModel))
+                print("wrote the model directory \(saveModel) (use it with 'ssmflow predict IMAGE... --model-dir \(saveModel)')")
+                if images.isEmpty { return }
+            }
             // Invalid input (exit 2): images that are not readable NRRD files, before any work.
             for path in images { _ = try invalidInput { try NewImagePredictor.readImage(URL(fileURLWithPath: path)) } }
-            let loaded = try InferenceModel(modelDirectory: artefacts.model, which: which, pca: artefacts.pca,
-                                            trainingCohort: artefacts.trainingCohort, source: model)
+            try invalidInput { try PredictionWriter.checkUniqueNames(images.map { URL(fileURLWithPath: $0) }) }
             let predictor = try NewImagePredictor(model: loaded, aligner: ImageAligner(allowScale: allowScale, tryMirror: !noMirror, threads: threads),
                                                   device: device, threads: threads)
-            printError("loaded \(model) (\(which), \(loaded.checkpoint.outputCount) modes, input \(loaded.checkpoint.inputShape)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            printError("loaded \(modelDir ?? model) (\(which), \(loaded.checkpoint.outputCount) modes, input \(loaded.checkpoint.inputShape)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
             let directory = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             var done: [NewImagePredictor.Prediction] = []

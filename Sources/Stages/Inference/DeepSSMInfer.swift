@@ -71,6 +71,7 @@ public struct DeepSSMInfer: Stage, ReadsExternalFiles {
 
     public func run(_ params: Params, context: StageContext) async throws {
         let files = try Self.imageFiles(params.images, relativeTo: context.workflowDirectory)
+        try PredictionWriter.checkUniqueNames(files)
         let model = try InferenceModel(modelDirectory: try context.input("model"), which: params.model,
                                        pca: try context.input("pca"), trainingCohort: try context.input("train"),
                                        source: "input 'model'")

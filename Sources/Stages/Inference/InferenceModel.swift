@@ -43,6 +43,21 @@ public struct InferenceModel {
                 SIMD3(n.origin[0], n.origin[1], n.origin[2]))
     }
 
+    init(checkpoint: NetworkCheckpoint, normalization: LoaderNormalization, pca: PCAModel, reference: ImageVolume,
+         imageMean: Double, imageStd: Double, meanMesh: Mesh, meanParticles: ParticleSet,
+         worldToImage: SimilarityTransform, source: String) {
+        self.checkpoint = checkpoint
+        self.normalization = normalization
+        self.pca = pca
+        self.reference = reference
+        self.imageMean = imageMean
+        self.imageStd = imageStd
+        self.meanMesh = meanMesh
+        self.meanParticles = meanParticles
+        self.worldToImage = worldToImage
+        self.source = source
+    }
+
     /// A model from a workflow's artefacts: `deepssm-train`'s model directory
     /// (`best_model.h5` or `final_model.h5`, `normalization.json`), augment's
     /// `pca` directory and the training cohort (`split.train`).
@@ -91,7 +106,7 @@ public struct InferenceModel {
     }
 
     /// The model, its loaders and its PCA must agree on K, the particles and the grid.
-    private func check(pcaFile: URL) throws {
+    func check(pcaFile: URL) throws {
         let k = checkpoint.outputCount
         guard k == normalization.numModes, k == pca.numModes else {
             throw StageFailure("the model (\(source)) predicts \(k) scores but its normalization.json whitens \(normalization.numModes) and the PCA model \(pcaFile.path) keeps \(pca.numModes) modes; use the PCA model the network was trained with (the same workflow's augment.pca)")

@@ -22,6 +22,17 @@ public enum PredictionWriter {
         return name
     }
 
+    /// Refuses images whose results would land in one directory (same file name).
+    public static func checkUniqueNames(_ images: [URL]) throws {
+        var seen: [String: URL] = [:]
+        for image in images {
+            if let other = seen[name(of: image)] {
+                throw StageFailure("\(other.path) and \(image.path) would both write to '\(name(of: image))/'; rename one or predict them in separate runs")
+            }
+            seen[name(of: image)] = image
+        }
+    }
+
     /// What `transform.json` holds.
     struct Transform: Encodable {
         var image: String

@@ -58,6 +58,20 @@ final class PredictCommandTests: XCTestCase {
         let summary = try String(contentsOf: work.appendingPathComponent("predicted/summary.csv"), encoding: .utf8)
         XCTAssertEqual(summary.split(separator: "\n").count, images.count + 1, summary)
 
+        // A saved model directory predicts the same particles without the workflow.
+        let save = try ssmflow(["predict", "--workflow", wf, "--save-model", "femur-model"] + settings)
+        XCTAssertEqual(save.status, 0, save.output)
+        let first = "femur-test/groomed/images/\(images[0])"
+        let again = try ssmflow(["predict", first, "--model-dir", "femur-model", "--output", "again"])
+        XCTAssertEqual(again.status, 0, again.output)
+        let name = images[0].replacingOccurrences(of: ".nrrd", with: "")
+        XCTAssertEqual(try Data(contentsOf: work.appendingPathComponent("again/\(name)/particles_image.particles")),
+                       try Data(contentsOf: work.appendingPathComponent("predicted/\(name)/particles_image.particles")))
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("empty-model"), withIntermediateDirectories: true)
+        let empty = try ssmflow(["predict", first, "--model-dir", "empty-model"])
+        XCTAssertEqual(empty.status, 1, empty.output)
+        XCTAssertTrue(empty.output.contains("is not a model directory") && empty.output.contains("--save-model"), empty.output)
+
         // Not an image: exit 2, naming the file.
         try Data("not an image".utf8).write(to: work.appendingPathComponent("notes.nrrd"))
         let bad = try ssmflow(["predict", "notes.nrrd", "--workflow", wf] + settings)

@@ -2,6 +2,7 @@ import Foundation
 import GeometryKit
 import ShapeModel
 import Workflow
+import WorkflowTesting
 import XCTest
 @testable import Stages
 
@@ -118,6 +119,31 @@ final class NewImagePredictorTests: XCTestCase {
             XCTAssertTrue(transform.contains("\"model_to_image_4x4\""), transform)
         }
         XCTAssertEqual(digests[0], digests[1], "two predictions of one image must give the same bytes")
+    }
+
+    func test_deepssmInferStage_predictsADirectoryOfImages() async throws {
+        try skipWithoutITK()
+        let fixture = try fixture
+        let scans = fixture.root.appendingPathComponent("scans")
+        try FileManager.default.createDirectory(at: scans, withIntermediateDirectories: true)
+        try fixture.cohort.image(1).writeNRRD(to: scans.appendingPathComponent("scan_b.nrrd"))
+        var params = DeepSSMInfer.Params()
+        params.images = [scans.path]
+        params.device = "cpu"
+        params.threads = 2
+        XCTAssertTrue(params.validate().isEmpty)
+        let context = try ScratchStageContext(root: fixture.root, cache: fixture.root.appendingPathComponent("memo"),
+                                              kind: DeepSSMInfer.self, params: params,
+                                              inputs: ["model": fixture.model, "pca": fixture.pca, "train": fixture.cohortURL])
+        try await DeepSSMInfer().run(params, context: context)
+        let output = context.outputURL("predictions")
+        for name in ["scan_b/particles_image.particles", "scan_b/surface.ply", "scan_b/transform.json", "summary.csv"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: output.appendingPathComponent(name).path), name)
+        }
+        XCTAssertEqual(DeepSSMInfer.externalFiles(params), [scans.path])
+        var empty = DeepSSMInfer.Params()
+        empty.images = []
+        XCTAssertEqual(empty.validate().map(\.parameter), ["images"])
     }
 
     // MARK: bad input
