@@ -48,10 +48,16 @@ struct InferenceFixture {
         let (mean, std) = InferenceModel.statistics(intensity)
         let scores = pca.scores.map { Array($0.prefix(numModes)) }
         let scoreMean = (0..<numModes).map { k in scores.map { $0[k] }.reduce(0, +) / Double(scores.count) }
+        // Population std per mode, as the loaders whiten.
+        let scoreStd = (0..<numModes).map { k -> Double in
+            var sum = 0.0
+            for row in scores { sum += (row[k] - scoreMean[k]) * (row[k] - scoreMean[k]) }
+            return (sum / Double(scores.count)).squareRoot()
+        }
         let grid = cohort.grid
         let spacing = grid.spacing * SIMD3<Double>(grid.dims) / SIMD3<Double>(Self.dims)
         try LoaderNormalization(intensityMean: mean, intensityStd: std, scoreMean: scoreMean,
-                                scoreStd: Array(repeating: 1, count: numModes), downFactor: 1, batchSize: 2,
+                                scoreStd: scoreStd, downFactor: 1, batchSize: 2,
                                 dims: [Self.dims.x, Self.dims.y, Self.dims.z], spacing: [spacing.x, spacing.y, spacing.z],
                                 origin: [grid.origin.x, grid.origin.y, grid.origin.z], trainCount: cohort.count,
                                 valCount: 0, testCount: 0)
@@ -63,7 +69,7 @@ struct InferenceFixture {
             var voxels = try cohort.image(i).resampled(dims: Self.dims).voxels
             for v in voxels.indices { voxels[v] = Float((Double(voxels[v]) - mean) / std) }
             images += voxels
-            targets += (0..<numModes).map { Float(scores[i][$0] - scoreMean[$0]) }
+            for k in 0..<numModes { targets.append(Float((scores[i][k] - scoreMean[k]) / scoreStd[k])) }
         }
         for _ in 0..<Self.trainingSteps { _ = try network.trainBatch(images: images, shape: shape, targets: targets) }
         try NetworkCheckpoint(network: network).write(to: model.appendingPathComponent("best_model.h5"))
