@@ -84,7 +84,13 @@ struct InferenceFixture {
     /// by `pad` voxels whose origin follows the motion loosely.
     func movedImage(_ i: Int, degrees: Double, axis: SIMD3<Double>, translation t: SIMD3<Double>,
                     gain: Float = 1, offset: Float = 0, pad: Int = 8, name: String) throws -> URL {
-        let image = try cohort.image(i)
+        try movedImage(try cohort.image(i), degrees: degrees, axis: axis, translation: t, gain: gain, offset: offset,
+                       pad: pad, name: name)
+    }
+
+    /// `image` moved and re-scanned in the same way.
+    func movedImage(_ image: ImageVolume, degrees: Double, axis: SIMD3<Double>, translation t: SIMD3<Double>,
+                    gain: Float = 1, offset: Float = 0, pad: Int = 8, name: String) throws -> URL {
         let r = ImageRegistrationMath.rotation(degrees, about: axis)
         let rT = [r[0], r[3], r[6], r[1], r[4], r[7], r[2], r[5], r[8]]
         let background = ImageAligner.background(image)

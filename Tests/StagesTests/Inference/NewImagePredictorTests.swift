@@ -79,21 +79,27 @@ final class NewImagePredictorTests: XCTestCase {
         XCTAssertGreaterThan(between, 2 * worst, figures.joined(separator: "\n"))
     }
 
-    func test_predict_mirroredImage_isRecognisedAsTheOtherSide() throws {
+    func test_predict_mirroredAndMovedImage_isRecognisedAsTheOtherSide() throws {
         try skipWithoutITK()
         let fixture = try fixture
         let predictor = try NewImagePredictor(model: try fixture.load(), aligner: ImageAligner(threads: 2), device: "cpu", threads: 2)
         let subject = fixture.cohort.count - 1
         let image = try fixture.cohort.image(subject)
-        let plain = fixture.root.appendingPathComponent("plain.nrrd"), mirrored = fixture.root.appendingPathComponent("mirrored.nrrd")
+        let plain = fixture.root.appendingPathComponent("plain.nrrd")
         try image.writeNRRD(to: plain)
-        try ImageAligner.mirrored(image).writeNRRD(to: mirrored)
-        let a = try predictor.predict(plain), b = try predictor.predict(mirrored)
+        // The other side: mirrored across the image's mid-plane in x, then moved.
+        let (degrees, axis, t) = (15.0, SIMD3<Double>(0, 1, 1), SIMD3<Double>(20, -25, 10))
+        let other = try fixture.movedImage(ImageAligner.mirrored(image), degrees: degrees, axis: axis, translation: t,
+                                           gain: 0.8, offset: -10, name: "other-side")
+        let a = try predictor.predict(plain), b = try predictor.predict(other)
+        XCTAssertFalse(a.alignment.mirrored)
         XCTAssertTrue(b.alignment.mirrored)
         let planeX = image.origin.x + Double(image.dims.x - 1) * image.spacing.x / 2
-        let expected = a.imageParticles.points.map { SIMD3(2 * planeX - $0.x, $0.y, $0.z) }
+        let r = ImageRegistrationMath.rotation(degrees, about: axis)
+        let expected = a.imageParticles.points.map { ImageRegistrationMath.apply(r, SIMD3(2 * planeX - $0.x, $0.y, $0.z)) + t }
         let error = rmse(b.imageParticles.points, expected)
-        print(String(format: "mirrored image: RMSE %.3f mm to the mirrored prediction of the plain image", error))
+        print(String(format: "mirrored and moved image: RMSE %.3f mm (image frame), correlation %.3f vs %.3f unmirrored", error,
+                     b.alignment.correlation, a.alignment.correlation))
         XCTAssertLessThan(error, 0.5)
     }
 
