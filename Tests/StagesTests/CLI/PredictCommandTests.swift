@@ -1,10 +1,13 @@
 import Foundation
+import GeometryKit
 import XCTest
 
 /// `ssmflow predict` as a user runs it: a coarse tiny run trains a model, the
 /// held-out subjects are exported as NRRD, and predicting them writes every
-/// file; bad images, an unknown model reference and an untrained model give
-/// messages with the file and the fix, and exit 2, 2 and 1.
+/// file; a saved model directory predicts the same; an image without the
+/// anatomy, bad images, an unknown model reference, an untrained model and an
+/// empty model directory give messages with the file and the fix, and exit 1,
+/// 2, 2, 1 and 1.
 final class PredictCommandTests: XCTestCase {
     private var work: URL!
     /// A tiny run, coarser still (the 60³ loaders grid is the network's smallest input).
@@ -71,6 +74,15 @@ final class PredictCommandTests: XCTestCase {
         let empty = try ssmflow(["predict", first, "--model-dir", "empty-model"])
         XCTAssertEqual(empty.status, 1, empty.output)
         XCTAssertTrue(empty.output.contains("is not a model directory") && empty.output.contains("--save-model"), empty.output)
+
+        // No anatomy in the field of view: that image fails (exit 1), the others are written.
+        var noise = ImageVolume(dims: SIMD3(40, 40, 20), spacing: SIMD3(3, 3, 3), origin: SIMD3(500, 500, 500))
+        noise.voxels = noise.voxels.indices.map { Float(($0 * 7919) % 13) }
+        try noise.writeNRRD(to: work.appendingPathComponent("elsewhere.nrrd"))
+        let far = try ssmflow(["predict", "elsewhere.nrrd", first, "--workflow", wf, "--output", "far"] + settings)
+        XCTAssertEqual(far.status, 1, far.output)
+        XCTAssertTrue(far.output.contains("elsewhere.nrrd") && far.output.contains("field of view"), far.output)
+        XCTAssertTrue(far.output.contains("predicted 1 of 2 images"), far.output)
 
         // Not an image: exit 2, naming the file.
         try Data("not an image".utf8).write(to: work.appendingPathComponent("notes.nrrd"))
