@@ -8,4 +8,5 @@ registry.inspectors = StageCatalog.inspectors
 registry.exporters = StageCatalog.exporters
 registry.finishers = StageCatalog.finishers
 registry.preflights = StageCatalog.preflights
-await SSMFlow.main(registry: registry, commands: [CohortCommand.self, AugmentCommand.self, DoctorCommand.self])
+await SSMFlow.main(registry: registry, commands: [CohortCommand.self, AugmentCommand.self, DoctorCommand.self,
+                                                 PredictCommand.self])

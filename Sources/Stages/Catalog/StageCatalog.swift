@@ -12,6 +12,7 @@ public enum StageCatalog {
         DeepSSMTrain.self,
         DeepSSMPredict.self,
         DeepSSMAnalyze.self,
+        DeepSSMInfer.self,
     ]
 
     /// Summarisers for `ssmflow cache show`, tried in order before the engine's plain one.
