@@ -200,7 +200,7 @@ let package = Package(
         // MARK: tests
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "WorkflowSlurm", "WorkflowTesting"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
-        .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit", "CNativeLoader"]),
+        .testTarget(name: "TorchKitTests", dependencies: ["TorchKit", "HDF5Kit", "CNativeLoader", "WorkflowTesting"]),
         .testTarget(name: "HDF5KitTests", dependencies: ["HDF5Kit"]),
         .testTarget(name: "GeometryKitTests", dependencies: ["GeometryKit"]),
         .testTarget(name: "ShapeModelTests", dependencies: ["ShapeModel", "GeometryKit"]),

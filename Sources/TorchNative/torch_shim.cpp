@@ -236,6 +236,16 @@ struct ctorch_model {
     }
 };
 
+// The network's forward pass, under bfloat16 autocast when chosen, as float.
+static torch::Tensor forward_float(ctorch_model *model, const torch::Tensor &x) {
+    torch::Tensor out;
+    {
+        AutocastScope autocast(model->precision == CTORCH_BF16);
+        out = model->net->forward(x);
+    }
+    return out.to(torch::kFloat);
+}
+
 extern "C" {
 
 ctorch_status ctorch_rng_state_get(ctorch_device device, uint8_t *state, int64_t capacity,
@@ -324,12 +334,7 @@ ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
                      .to(model->device);
         model->net->train();
         model->adam->zero_grad();
-        torch::Tensor out;
-        {
-            AutocastScope autocast(model->precision == CTORCH_BF16);
-            out = model->net->forward(x);
-        }
-        auto predicted = out.to(torch::kFloat);
+        auto predicted = forward_float(model, x);
         auto value = torch::mse_loss(predicted, y);
         *loss = value.item<double>();
         // A diverged batch must not poison the weights: report it, leave them.
@@ -366,12 +371,7 @@ ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *imag
         model->check_input(depth, height, width, num_outputs);
         torch::NoGradGuard no_grad;
         model->net->eval();
-        torch::Tensor out;
-        {
-            AutocastScope autocast(model->precision == CTORCH_BF16);
-            out = model->net->forward(model->images(images, batch));
-        }
-        out = out.to(torch::kFloat).to(torch::kCPU).contiguous();
+        auto out = forward_float(model, model->images(images, batch)).to(torch::kCPU).contiguous();
         std::memcpy(predictions, out.data_ptr<float>(), sizeof(float) * static_cast<size_t>(out.numel()));
         return CTORCH_OK;
     });
@@ -460,12 +460,7 @@ ctorch_status ctorch_model_train_particles_batch(ctorch_model *model, const floa
                      .to(model->device);
         model->net->train();
         model->adam->zero_grad();
-        torch::Tensor out;
-        {
-            AutocastScope autocast(model->precision == CTORCH_BF16);
-            out = model->net->forward(x);
-        }
-        auto decoded = torch::addmm(model->decoder_bias, out.to(torch::kFloat), model->decoder_weight.t());
+        auto decoded = torch::addmm(model->decoder_bias, forward_float(model, x), model->decoder_weight.t());
         auto value = torch::mse_loss(decoded, y);
         *loss = value.item<double>();
         if (!std::isfinite(*loss)) return CTORCH_OK;

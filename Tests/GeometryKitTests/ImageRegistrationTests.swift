@@ -32,18 +32,11 @@ final class ImageRegistrationTests: XCTestCase {
         return volume
     }
 
-    /// Rotation by `degrees` about `axis` (Rodrigues), row-major.
     static func rotation(_ degrees: Double, about axis: SIMD3<Double>) -> [Double] {
-        let a = axis / (axis * axis).sum().squareRoot(), t = degrees * .pi / 180
-        let c = cos(t), s = sin(t), C = 1 - c
-        return [c + a.x * a.x * C, a.x * a.y * C - a.z * s, a.x * a.z * C + a.y * s,
-                a.y * a.x * C + a.z * s, c + a.y * a.y * C, a.y * a.z * C - a.x * s,
-                a.z * a.x * C - a.y * s, a.z * a.y * C + a.x * s, c + a.z * a.z * C]
+        AxisAngleRotation(degrees: degrees, about: axis).matrix
     }
 
-    static func apply(_ m: [Double], _ p: SIMD3<Double>) -> SIMD3<Double> {
-        SIMD3(m[0] * p.x + m[1] * p.y + m[2] * p.z, m[3] * p.x + m[4] * p.y + m[5] * p.z, m[6] * p.x + m[7] * p.y + m[8] * p.z)
-    }
+    static func apply(_ m: [Double], _ p: SIMD3<Double>) -> SIMD3<Double> { AxisAngleRotation.apply(m, p) }
 
     /// Points on the phantom's bone surfaces, where accuracy matters.
     static let anatomy: [SIMD3<Double>] = {

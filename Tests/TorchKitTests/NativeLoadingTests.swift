@@ -1,6 +1,7 @@
 import CNativeLoader
 import Foundation
 import XCTest
+import WorkflowTesting
 @testable import TorchKit
 
 /// The executables reach libtorch and VTK only through dlopen (CNativeLoader and
@@ -25,19 +26,19 @@ final class NativeLoadingTests: XCTestCase {
         }
     }
 
-    private func run(_ executable: String, _ arguments: [String],
-                     environment: [String: String]? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+    private func run(_ executable: String, _ arguments: [String]) throws -> String {
+        try ChildProcess.run(URL(fileURLWithPath: executable), arguments).output
+    }
+
+    /// A new, empty folder named by SSMFLOW_NATIVE_DIR until `body` returns.
+    private func withNativeDirectory(_ body: (URL) throws -> Void) throws {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("native-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        setenv("SSMFLOW_NATIVE_DIR", directory.path, 1)
+        defer { unsetenv("SSMFLOW_NATIVE_DIR") }
+        try body(directory)
     }
 
     private func heavyLibraries(in libraries: [String]) -> [String] {
@@ -91,15 +92,9 @@ final class NativeLoadingTests: XCTestCase {
         XCTAssertTrue(message.contains("swift build --product SSMFlowMissing"), message)
     }
 
-    func test_open_nativeDirectory_libraryThatFailsThere_isAnErrorWithoutFallBack() throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("native-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+    func test_open_nativeDirectory_libraryThatFailsThere_isAnErrorWithoutFallBack() throws { try withNativeDirectory { directory in
         // A file that is not a shared object: the message carries dlopen's reason.
         try Data("not elf".utf8).write(to: directory.appendingPathComponent("libSSMFlowMissing.so"))
-        setenv("SSMFLOW_NATIVE_DIR", directory.path, 1)
-        defer { unsetenv("SSMFLOW_NATIVE_DIR") }
         var error: UnsafeMutablePointer<CChar>? = nil
         XCTAssertNil(ssmflow_native_open("libSSMFlowMissing.so", "SSMFlowMissing", &error))
         let message = try XCTUnwrap(error.map { String(cString: $0) })
@@ -108,33 +103,20 @@ final class NativeLoadingTests: XCTestCase {
         XCTAssertTrue(message.contains("SSMFLOW_NATIVE_DIR"), message)
         // The executable's directory is not tried once the chosen build fails.
         XCTAssertFalse(message.contains("\(buildDirectory.path)/libSSMFlowMissing.so"), message)
-    }
+    } }
 
-    func test_open_nativeDirectoryWithoutTheLibrary_fallsBackToExecutableDirectory() throws {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("native-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        setenv("SSMFLOW_NATIVE_DIR", directory.path, 1)
-        defer { unsetenv("SSMFLOW_NATIVE_DIR") }
+    func test_open_nativeDirectoryWithoutTheLibrary_fallsBackToExecutableDirectory() throws { try withNativeDirectory { directory in
         var error: UnsafeMutablePointer<CChar>? = nil
         XCTAssertNil(ssmflow_native_open("libSSMFlowMissing.so", "SSMFlowMissing", &error))
         let message = try XCTUnwrap(error.map { String(cString: $0) })
         free(error)
         XCTAssertTrue(message.contains("\(directory.path): no such library there"), message)
         XCTAssertTrue(message.contains("\(buildDirectory.path)/libSSMFlowMissing.so: "), message)
-    }
+    } }
 
     func test_trampolines_agreeWithHeaders() throws {
         let script = packageRoot.appendingPathComponent("scripts/native-trampolines.py")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "--check"]
-        let pipe = Pipe()
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        XCTAssertEqual(process.terminationStatus, 0, String(decoding: data, as: UTF8.self))
+        let (status, output) = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), ["python3", script.path, "--check"])
+        XCTAssertEqual(status, 0, output)
     }
 }

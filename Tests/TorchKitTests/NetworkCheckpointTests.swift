@@ -2,6 +2,7 @@ import Foundation
 import HDF5Kit
 import XCTest
 @testable import TorchKit
+import WorkflowTesting
 
 final class NetworkCheckpointTests: XCTestCase {
     private var directory: URL!
@@ -115,19 +116,6 @@ final class NetworkCheckpointTests: XCTestCase {
     }
 
     private func run(_ executable: URL, _ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try ChildProcess.run(executable, arguments, in: directory, environment: ["PYTHONDONTWRITEBYTECODE": "1"])
     }
 }

@@ -1,18 +1,7 @@
 import XCTest
 @testable import Workflow
 
-final class CacheBehaviourTests: XCTestCase {
-    var dir: URL!
-    var engine: Engine!
-
-    override func setUpWithError() throws {
-        ExecutionCounter.shared.reset()
-        dir = Fixture.temporaryDirectory()
-        engine = try Fixture.engine(dir.appendingPathComponent("cache"))
-    }
-
-    override func tearDown() { Fixture.remove(dir) }
-
+final class CacheBehaviourTests: EngineTestCase {
     private func run(_ yaml: String = Fixture.chain, options: ResolveOptions = .init(),
                      run runOptions: RunOptions = .init(), engine: Engine? = nil) async throws -> RunRecord {
         let engine = engine ?? self.engine!

@@ -4,18 +4,7 @@ import XCTest
 /// Faults of the cache handled in process: damaged entries seen by a dry run,
 /// verify without and with repair, gc beside a live run, memo locks, bit rot
 /// under a restored mtime, storage errors in words.
-final class CacheFaultTests: XCTestCase {
-    var dir: URL!
-    var engine: Engine!
-
-    override func setUpWithError() throws {
-        ExecutionCounter.shared.reset()
-        dir = Fixture.temporaryDirectory()
-        engine = try Fixture.engine(dir.appendingPathComponent("cache"))
-    }
-
-    override func tearDown() { Fixture.remove(dir) }
-
+final class CacheFaultTests: EngineTestCase {
     private func run(_ yaml: String = Fixture.chain) async throws -> RunRecord {
         try await engine.run(engine.load(yaml: yaml))
     }

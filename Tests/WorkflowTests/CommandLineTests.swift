@@ -1,5 +1,6 @@
 import XCTest
 @testable import Workflow
+import WorkflowTesting
 
 /// The `ssmflow-engine` executable (built next to the test bundle by
 /// `swift build --build-tests`): exit codes, and two processes on one cache.
@@ -23,18 +24,7 @@ final class CommandLineTests: XCTestCase {
     }
 
     private func start(_ arguments: [String]) throws -> (Process, Pipe) {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = arguments
-        process.currentDirectoryURL = dir
-        var env = ProcessInfo.processInfo.environment
-        env["CI"] = "1"
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        return (process, pipe)
+        try ChildProcess.start(try binary(), arguments, in: dir, environment: ["CI": "1"])
     }
 
     @discardableResult

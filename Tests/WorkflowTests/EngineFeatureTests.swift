@@ -2,18 +2,7 @@ import XCTest
 @testable import Workflow
 
 /// The shell kind, plan reasons, single-stage execution, hooks and maintenance.
-final class EngineFeatureTests: XCTestCase {
-    var dir: URL!
-    var engine: Engine!
-
-    override func setUpWithError() throws {
-        ExecutionCounter.shared.reset()
-        dir = Fixture.temporaryDirectory()
-        engine = try Fixture.engine(dir.appendingPathComponent("cache"))
-    }
-
-    override func tearDown() { Fixture.remove(dir) }
-
+final class EngineFeatureTests: EngineTestCase {
     private func shellWorkflow() throws -> String {
         try "print-scale 3\n".write(to: dir.appendingPathComponent("config.txt"), atomically: true, encoding: .utf8)
         return """

@@ -189,3 +189,17 @@ final class Collected: @unchecked Sendable {
     func append(_ item: String) { lock.withLock { _items.append(item) } }
     var items: [String] { lock.withLock { _items } }
 }
+
+/// A test case with a fresh cache directory and an engine over the fake kinds.
+class EngineTestCase: XCTestCase {
+    var dir: URL!
+    var engine: Engine!
+
+    override func setUpWithError() throws {
+        ExecutionCounter.shared.reset()
+        dir = Fixture.temporaryDirectory()
+        engine = try Fixture.engine(dir.appendingPathComponent("cache"))
+    }
+
+    override func tearDown() { Fixture.remove(dir) }
+}

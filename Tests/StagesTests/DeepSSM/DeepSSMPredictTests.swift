@@ -39,13 +39,7 @@ final class DeepSSMPredictTests: XCTestCase {
         // An untrained network stands in for a trained one: prediction only maps its outputs.
         network = try DeepSSMNetwork(inputShape: InputShape(depth: 60, height: 60, width: 60), outputCount: 2, seed: 4)
         model = root.appendingPathComponent("model")
-        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
-        for name in ["best", "final"] {
-            try NetworkCheckpoint(network: network, attributes: ["epoch": .int(1)])
-                .write(to: model.appendingPathComponent("\(name)_model.h5"))
-        }
-        try FileManager.default.copyItem(at: loaders.appendingPathComponent("normalization.json"),
-                                         to: model.appendingPathComponent("normalization.json"))
+        try writeModelDirectory(network, epoch: 1, loaders: loaders, to: model)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }

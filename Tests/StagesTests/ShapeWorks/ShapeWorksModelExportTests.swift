@@ -31,13 +31,7 @@ final class ShapeWorksModelExportTests: XCTestCase {
             _ = try network.trainBatch(images: images, shape: shape, targets: targets)
         }
         model = root.appendingPathComponent("model")
-        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
-        for name in ["best", "final"] {
-            try NetworkCheckpoint(network: network, attributes: ["epoch": .int(2)])
-                .write(to: model.appendingPathComponent("\(name)_model.h5"))
-        }
-        try FileManager.default.copyItem(at: loaders.appendingPathComponent("normalization.json"),
-                                         to: model.appendingPathComponent("normalization.json"))
+        try writeModelDirectory(network, epoch: 2, loaders: loaders, to: model)
     }
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }

@@ -1,5 +1,6 @@
 import Foundation
 import HDF5Kit
+import TorchKit
 import Workflow
 import WorkflowTesting
 @testable import Stages
@@ -91,4 +92,17 @@ func temporaryTestDirectory(_ name: String) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     return url
+}
+
+/// Writes `network` as a trained model directory of `deepssm-train` at `model`:
+/// `best_model.h5` and `final_model.h5` (labelled with `epoch`) and the
+/// loaders' normalisation it was trained with.
+func writeModelDirectory(_ network: DeepSSMNetwork, epoch: Int, loaders: URL, to model: URL) throws {
+    try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+    for name in ["best", "final"] {
+        try NetworkCheckpoint(network: network, attributes: ["epoch": .int(Int64(epoch))])
+            .write(to: model.appendingPathComponent("\(name)_model.h5"))
+    }
+    try FileManager.default.copyItem(at: LoaderArtifact(loaders).normalizationURL,
+                                     to: LoaderArtifact.normalizationURL(in: model))
 }

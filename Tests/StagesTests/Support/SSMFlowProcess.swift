@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import WorkflowTesting
 
 /// The `ssmflow` executable that `swift build --build-tests` puts next to the
 /// tests, run as a user would (no terminal, so plain progress lines).
@@ -22,21 +23,7 @@ enum SSMFlowProcess {
     /// Runs ssmflow with `arguments` in `directory`; stdout and stderr together.
     @discardableResult
     static func run(_ arguments: [String], in directory: URL) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = try binary()
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment
-        env["CI"] = "1"
-        env["SSMFLOW_CACHE"] = nil
-        env["COLUMNS"] = "200"
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        try ChildProcess.run(try binary(), arguments, in: directory,
+                             environment: ["CI": "1", "SSMFLOW_CACHE": nil, "COLUMNS": "200"])
     }
 }
