@@ -95,14 +95,14 @@ run() { # run COMMAND [RUN OPTIONS...]
     { cat "$work/run.log"; return 1; }
 }
 run "$SSMFLOW" || fail "the tiny workflow fails with Debian's libtorch"
-"$SSMFLOW" cache export deepssm-predict.predictions "$work/debian" --cache-dir "$cache" >/dev/null
+"$SSMFLOW" cache export deepssm-predict.predictions "$work/debian" --raw --cache-dir "$cache" >/dev/null
 run wheel_ssm --force deepssm-train --force deepssm-predict || fail "the tiny workflow fails with the wheel's libtorch $version"
 # The run record's environment (the preflight's facts) names the libtorch that trained.
 latest=$(ls "$cache/runs" | sort | tail -1)
 "$python" -c 'import json, sys; r = json.load(open(sys.argv[1])); env = r.get("environment") or {}
 sys.exit(0 if env.get("libtorch", "").startswith(sys.argv[2] + " ") else f"run record environment: {env}")' \
   "$cache/runs/$latest/run.json" "$version" || fail "the wheel run's record does not name libtorch $version"
-wheel_ssm cache export deepssm-predict.predictions "$work/wheel" --cache-dir "$cache" >/dev/null
+wheel_ssm cache export deepssm-predict.predictions "$work/wheel" --raw --cache-dir "$cache" >/dev/null
 
 # 5. The predictions agree within the tolerance.
 "$python" - "$work/debian" "$work/wheel" "$tolerance_mm" "$tolerance_score" <<'PY' || fail "the wheel's predictions differ from Debian's (see above)"
