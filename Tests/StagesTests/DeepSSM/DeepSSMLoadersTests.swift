@@ -16,11 +16,14 @@ final class DeepSSMLoadersTests: XCTestCase {
 
     /// Runs the stage on a fresh fixture; returns the loaders directory.
     private func runStage(_ params: DeepSSMLoaders.Params = .init(), threads: Int = 1, pca: Bool = true,
-                          folder: String = "run", heldSpacing: [Double]? = nil) throws -> (URL, LoaderFixture) {
+                          folder: String = "run", heldSpacing: [Double]? = nil,
+                          realValidation: Bool = false) throws -> (URL, LoaderFixture) {
         let base = root.appendingPathComponent(folder)
         let fixture = try LoaderFixture(root: base.appendingPathComponent("inputs"), heldSpacing: heldSpacing)
         var inputs = ["pool": fixture.pool, "test": fixture.test]
         if pca { inputs["pca"] = fixture.pca }
+        // The held-out cohort doubles as real validation subjects.
+        if realValidation { inputs["validation"] = fixture.test }
         let context = try LoaderTestContext(root: base, inputs: inputs, threads: threads)
         let done = expectation(description: "stage ran")
         nonisolated(unsafe) var failure: Error?
@@ -127,6 +130,30 @@ final class DeepSSMLoadersTests: XCTestCase {
         let truth = normalization.unwhiten(try test.sample("targets", 1, as: Float.self))
         for k in 0..<LoaderFixture.numModes {
             XCTAssertEqual(truth[k], LoaderFixture.heldScores(1)[k], accuracy: 1e-5)
+        }
+    }
+
+    func test_realValidationSubjects_validate_andTheWholePoolTrains() throws {
+        let (loaders, fixture) = try runStage(realValidation: true)
+        let train = try SampleStack(contentsOf: loaders.appendingPathComponent("train.h5"))
+        let val = try SampleStack(contentsOf: loaders.appendingPathComponent("val.h5"))
+        XCTAssertEqual(train.ids, fixture.poolIDs)
+        XCTAssertEqual(val.ids, ["n00_R", "n01_R"])
+        let normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
+        XCTAssertEqual(normalization.trainCount, fixture.poolIDs.count)
+        XCTAssertEqual(normalization.valCount, 2)
+        let truth = normalization.unwhiten(try val.sample("targets", 1, as: Float.self))
+        for k in 0..<LoaderFixture.numModes {
+            XCTAssertEqual(truth[k], LoaderFixture.heldScores(1)[k], accuracy: 1e-5)
+        }
+        // The same statistics and images as the test split of the same subjects.
+        let test = try SampleStack(contentsOf: loaders.appendingPathComponent("test.h5"))
+        XCTAssertEqual(try val.sample("images", 0, as: Float.self), try test.sample("images", 0, as: Float.self))
+    }
+
+    func test_realValidationSubjects_withoutPCA_failNamingTheFix() {
+        XCTAssertThrowsError(try runStage(pca: false, realValidation: true)) {
+            XCTAssertEqual("\($0)", "the 2 validation subjects need their true PCA scores; connect 'pca: augment.pca' to deepssm-loaders")
         }
     }
 

@@ -29,10 +29,13 @@ struct DeepSSMLoaderBuilder {
         return (order[..<trainCount].sorted(), order[trainCount...].sorted())
     }
 
+    /// With `validation` subjects (real images with true scores), the whole pool
+    /// trains and they make `val.h5`; otherwise `trainFraction` splits the pool.
     func build(pool: some LoaderSampleSource, numModes: Int, test: (some LoaderSampleSource)?,
-               into directory: URL, scratch: URL) throws -> LoaderNormalization {
+               validation: HeldOutSubjects? = nil, into directory: URL, scratch: URL) throws -> LoaderNormalization {
         let poolCount = pool.count
-        let (trainSet, valSet) = try split(poolCount: poolCount)
+        let realValidation = validation.flatMap { $0.count > 0 ? $0 : nil }
+        let (trainSet, valSet) = realValidation == nil ? try split(poolCount: poolCount) : (Array(0..<poolCount), [])
         let first = try pool.image(0)
         let grid = SampleStack.Geometry(first)
         let downDims = targetDims ?? ImageVolume.scaledDims(first.dims, by: downFactor)
@@ -79,12 +82,14 @@ struct DeepSSMLoaderBuilder {
             intensityMean: intensity.mean, intensityStd: intensity.populationStd,
             scoreMean: scoreStatistics.map(\.mean), scoreStd: scoreStatistics.map(\.populationStd),
             downFactor: downFactor, batchSize: batchSize, dims: downGrid.dims, spacing: downGrid.spacing, origin: downGrid.origin,
-            trainCount: trainSet.count, valCount: valSet.count, testCount: test?.count ?? 0)
+            trainCount: trainSet.count, valCount: realValidation?.count ?? valSet.count, testCount: test?.count ?? 0)
 
         // Pass 2: normalise into the train and validation stacks.
         let source = try SampleStack(contentsOf: scratchURL)
         var written = 0
-        for (name, members) in [(LoaderArtifact.Split.train, trainSet), (.validation, valSet)] {
+        let poolSplits: [(LoaderArtifact.Split, [Int])] = realValidation == nil
+            ? [(.train, trainSet), (.validation, valSet)] : [(.train, trainSet)]
+        for (name, members) in poolSplits {
             let writer = try makeWriter(directory, name, ids: members.map { ids[$0] }, grid: downGrid,
                                         numModes: numModes, withTargets: true)
             for (slot, index) in members.enumerated() {
@@ -99,9 +104,13 @@ struct DeepSSMLoaderBuilder {
             try writer.finish()
         }
 
+        if let realValidation {
+            try writeSubjects(realValidation, as: .validation, grid: grid, downGrid: downGrid, numModes: numModes,
+                              normalization: normalization, into: directory)
+        }
         if let test {
-            try writeTest(test, grid: grid, downGrid: downGrid, numModes: numModes, normalization: normalization,
-                          into: directory)
+            try writeSubjects(test, as: .test, grid: grid, downGrid: downGrid, numModes: numModes,
+                              normalization: normalization, into: directory)
         } else {
             _ = try makeWriter(directory, .test, ids: [], grid: downGrid, numModes: numModes, withTargets: false).finish()
         }
@@ -109,19 +118,25 @@ struct DeepSSMLoaderBuilder {
         return normalization
     }
 
-    /// The held-out subjects, normalised with the training statistics; targets are
-    /// their whitened true scores where known (NaN where not).
-    private func writeTest(_ test: some LoaderSampleSource, grid: SampleStack.Geometry, downGrid: SampleStack.Geometry,
-                           numModes: Int, normalization: LoaderNormalization, into directory: URL) throws {
+    /// Held-out subjects (test, or validation on real images), normalised with
+    /// the training statistics; targets are their whitened true scores where
+    /// known (NaN where not; validation needs every one).
+    private func writeSubjects(_ test: some LoaderSampleSource, as split: LoaderArtifact.Split,
+                               grid: SampleStack.Geometry, downGrid: SampleStack.Geometry,
+                               numModes: Int, normalization: LoaderNormalization, into directory: URL) throws {
         let ids = try (0..<test.count).map { try test.id($0) }
         let truth = try (0..<test.count).map { try test.truthScores($0) }
         let withTargets = truth.contains { $0 != nil }
-        let writer = try makeWriter(directory, .test, ids: ids, grid: downGrid, numModes: numModes, withTargets: withTargets)
+        if split == .validation, let missing = truth.firstIndex(where: { $0 == nil }) {
+            throw StageFailure("validation subject \(ids[missing]) has no true PCA scores; connect 'pca' (augment.pca) to deepssm-loaders so that real validation subjects get their targets")
+        }
+        let role = split == .test ? "test" : "validation"
+        let writer = try makeWriter(directory, split, ids: ids, grid: downGrid, numModes: numModes, withTargets: withTargets)
         for index in 0..<test.count {
             try checkCancellation()
             let image = try test.image(index)
             guard grid.matches(image) else {
-                throw StageFailure("test subject \(ids[index]) has grid \(SampleStack.Geometry(image)) but the pool has \(grid); the held-out images must be groomed like the training images")
+                throw StageFailure("\(role) subject \(ids[index]) has grid \(SampleStack.Geometry(image)) but the pool has \(grid); the held-out images must be groomed like the training images")
             }
             var voxels = image.resampled(dims: SIMD3(downGrid.dims[0], downGrid.dims[1], downGrid.dims[2])).voxels
             normalization.normalizeIntensities(&voxels)
@@ -130,7 +145,7 @@ struct DeepSSMLoaderBuilder {
                 let targets: [Float]
                 if let scores = truth[index] {
                     guard scores.count == numModes else {
-                        throw StageFailure("test subject \(ids[index]) has \(scores.count) true PCA scores where the pool has \(numModes); connect the same 'pca' model that made the pool")
+                        throw StageFailure("\(role) subject \(ids[index]) has \(scores.count) true PCA scores where the pool has \(numModes); connect the same 'pca' model that made the pool")
                     }
                     targets = normalization.whiten(scores)
                 } else {

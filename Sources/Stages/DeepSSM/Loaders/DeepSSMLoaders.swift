@@ -19,6 +19,7 @@ public struct DeepSSMLoaders: Stage {
         Port("pool", "training pool from 'augment' (index.json + sample stacks)"),
         Port("test", "held-out subjects (cohort directory with subjects.h5)"),
         Port("pca", "PCA model from 'augment'; gives the held-out subjects' true scores", optional: true),
+        Port("validation", "real subjects that validate (split.validation); when it holds any, the whole pool trains", optional: true),
     ]
     public static let outputs = [
         Port("loaders", "train.h5, val.h5, test.h5 and normalization.json"),
@@ -62,6 +63,14 @@ public struct DeepSSMLoaders: Stage {
         let pool = try TrainingPool(directory: try context.input("pool"))
         let pca = context.hasInput("pca") ? try PCAModel.input(of: context) : nil
         let test = try HeldOutSubjects(cohort: try Cohort(directory: try context.input("test")), pca: pca)
+        let validation = context.hasInput("validation")
+            ? try HeldOutSubjects(cohort: try Cohort(directory: try context.input("validation")), pca: pca) : nil
+        if let validation, validation.count > 0 {
+            guard pca != nil else {
+                throw StageFailure("the \(validation.count) validation subjects need their true PCA scores; connect 'pca: augment.pca' to deepssm-loaders")
+            }
+            context.log("validation on \(validation.count) real subjects; the whole pool trains (train_fraction is not used)")
+        }
 
         let output = context.outputURL("loaders")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
@@ -74,7 +83,7 @@ public struct DeepSSMLoaders: Stage {
         builder.threads = context.threads
         builder.progress = { [context] done, total, message in context.progress(done, of: total, message) }
         builder.checkCancellation = { [context] in try context.checkCancellation() }
-        let normalization = try builder.build(pool: pool, numModes: pool.numModes, test: test, into: output,
+        let normalization = try builder.build(pool: pool, numModes: pool.numModes, test: test, validation: validation, into: output,
                                               scratch: context.scratchDirectory)
 
         context.log("pool \(pool.count) → train \(normalization.trainCount), val \(normalization.valCount); test \(normalization.testCount); images \(normalization.dims)")
