@@ -106,8 +106,10 @@ for line in lines:
     out.append(line + ("   # trailing comment" if line.strip().startswith("uses:") else ""))
 text = "\n".join(out) + "\n"
 # Reorder two keys of the split stage and write a number in another notation.
-text = text.replace("    inputs: {cohort: femur-cohort.cohort}\n    params: {train: 40}\n",
-                    "    params: {train: 40}\n    inputs: {cohort: femur-cohort.cohort}\n")
+edit = ("    inputs: {cohort: femur-cohort.cohort}\n    params: {train: 40, validation: 0}\n",
+        "    params: {validation: 0, train: 40}\n    inputs: {cohort: femur-cohort.cohort}\n")
+assert edit[0] in text, "the split stage of the workflow is not written as this check expects"
+text = text.replace(*edit)
 text = text.replace("learning_rate: 1.0e-4", "learning_rate: 0.0001")
 open(sys.argv[2], "w").write(text)
 PY
