@@ -45,6 +45,16 @@ static struct {
     ctorch_status (*ctorch_model_state_entry)(const ctorch_model *model, int64_t index, char **name, ctorch_dtype *dtype, int32_t *rank, int64_t *shape, char **error);
     ctorch_status (*ctorch_model_state_read)(const ctorch_model *model, const char *name, ctorch_dtype dtype, void *values, int64_t count, char **error);
     ctorch_status (*ctorch_model_state_write)(ctorch_model *model, const char *name, ctorch_dtype dtype, const void *values, int64_t count, char **error);
+    ctorch_status (*ctorch_cuda_memory)(int32_t index, int64_t *free_bytes, int64_t *total_bytes, char **error);
+    ctorch_status (*ctorch_dataset_create)(const ctorch_model *model, int64_t count, int32_t bf16_images, ctorch_dataset **dataset, char **error);
+    void (*ctorch_dataset_free)(ctorch_dataset *dataset);
+    int64_t (*ctorch_dataset_bytes)(const ctorch_dataset *dataset);
+    ctorch_status (*ctorch_dataset_upload)(ctorch_dataset *dataset, int64_t first, int64_t count, const float *images, const float *targets, char **error);
+    ctorch_status (*ctorch_model_train_indexed_batch)(ctorch_model *model, const ctorch_dataset *dataset, const int64_t *indices, int64_t count, int32_t defer, double *loss, char **error);
+    ctorch_status (*ctorch_model_train_batch_deferred)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *targets, int64_t num_outputs, char **error);
+    int64_t (*ctorch_model_queued_losses)(const ctorch_model *model);
+    ctorch_status (*ctorch_model_take_losses)(ctorch_model *model, double *losses, int64_t capacity, int64_t *count, char **error);
+    ctorch_status (*ctorch_model_evaluate_indexed_batch)(ctorch_model *model, const ctorch_dataset *dataset, const int64_t *indices, int64_t count, float *predictions, int64_t num_outputs, char **error);
     ctorch_status (*ctorch_save_tensor_dict)(const char *path, int64_t count, const char *const *names, const ctorch_dtype *dtypes, const int32_t *ranks, const int64_t *shapes, const void *const *values, char **error);
 } impl;
 
@@ -128,6 +138,26 @@ static void load(void) {
     *(void **)&impl.ctorch_model_state_read = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_state_write", &load_error))) return;
     *(void **)&impl.ctorch_model_state_write = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_cuda_memory", &load_error))) return;
+    *(void **)&impl.ctorch_cuda_memory = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_dataset_create", &load_error))) return;
+    *(void **)&impl.ctorch_dataset_create = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_dataset_free", &load_error))) return;
+    *(void **)&impl.ctorch_dataset_free = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_dataset_bytes", &load_error))) return;
+    *(void **)&impl.ctorch_dataset_bytes = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_dataset_upload", &load_error))) return;
+    *(void **)&impl.ctorch_dataset_upload = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_train_indexed_batch", &load_error))) return;
+    *(void **)&impl.ctorch_model_train_indexed_batch = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_train_batch_deferred", &load_error))) return;
+    *(void **)&impl.ctorch_model_train_batch_deferred = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_queued_losses", &load_error))) return;
+    *(void **)&impl.ctorch_model_queued_losses = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_take_losses", &load_error))) return;
+    *(void **)&impl.ctorch_model_take_losses = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_evaluate_indexed_batch", &load_error))) return;
+    *(void **)&impl.ctorch_model_evaluate_indexed_batch = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_save_tensor_dict", &load_error))) return;
     *(void **)&impl.ctorch_save_tensor_dict = symbol;
     loaded = 1;
@@ -322,6 +352,56 @@ ctorch_status ctorch_model_state_read(const ctorch_model *model, const char *nam
 ctorch_status ctorch_model_state_write(ctorch_model *model, const char *name, ctorch_dtype dtype, const void *values, int64_t count, char **error) {
     if (!ready()) { fail(error); return CTORCH_ERROR; }
     return impl.ctorch_model_state_write(model, name, dtype, values, count, error);
+}
+
+ctorch_status ctorch_cuda_memory(int32_t index, int64_t *free_bytes, int64_t *total_bytes, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_cuda_memory(index, free_bytes, total_bytes, error);
+}
+
+ctorch_status ctorch_dataset_create(const ctorch_model *model, int64_t count, int32_t bf16_images, ctorch_dataset **dataset, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_dataset_create(model, count, bf16_images, dataset, error);
+}
+
+void ctorch_dataset_free(ctorch_dataset *dataset) {
+    if (!ready()) { return; }
+    impl.ctorch_dataset_free(dataset);
+}
+
+int64_t ctorch_dataset_bytes(const ctorch_dataset *dataset) {
+    if (!ready()) { return (int64_t)0; }
+    return impl.ctorch_dataset_bytes(dataset);
+}
+
+ctorch_status ctorch_dataset_upload(ctorch_dataset *dataset, int64_t first, int64_t count, const float *images, const float *targets, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_dataset_upload(dataset, first, count, images, targets, error);
+}
+
+ctorch_status ctorch_model_train_indexed_batch(ctorch_model *model, const ctorch_dataset *dataset, const int64_t *indices, int64_t count, int32_t defer, double *loss, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_train_indexed_batch(model, dataset, indices, count, defer, loss, error);
+}
+
+ctorch_status ctorch_model_train_batch_deferred(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *targets, int64_t num_outputs, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_train_batch_deferred(model, images, batch, depth, height, width, targets, num_outputs, error);
+}
+
+int64_t ctorch_model_queued_losses(const ctorch_model *model) {
+    if (!ready()) { return (int64_t)0; }
+    return impl.ctorch_model_queued_losses(model);
+}
+
+ctorch_status ctorch_model_take_losses(ctorch_model *model, double *losses, int64_t capacity, int64_t *count, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_take_losses(model, losses, capacity, count, error);
+}
+
+ctorch_status ctorch_model_evaluate_indexed_batch(ctorch_model *model, const ctorch_dataset *dataset, const int64_t *indices, int64_t count, float *predictions, int64_t num_outputs, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_evaluate_indexed_batch(model, dataset, indices, count, predictions, num_outputs, error);
 }
 
 ctorch_status ctorch_save_tensor_dict(const char *path, int64_t count, const char *const *names, const ctorch_dtype *dtypes, const int32_t *ranks, const int64_t *shapes, const void *const *values, char **error) {

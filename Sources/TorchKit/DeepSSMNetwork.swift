@@ -23,7 +23,7 @@ public struct InputShape: Hashable, Sendable, Codable, CustomStringConvertible {
 ///
 /// Not thread-safe: one owner drives training and evaluation.
 public final class DeepSSMNetwork {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     public let inputShape: InputShape
     public let outputCount: Int
 

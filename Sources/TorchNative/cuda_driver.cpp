@@ -22,6 +22,11 @@ struct Driver {
     using TotalMem = int (*)(size_t *, int);
     using GetAttribute = int (*)(int *, int, int);
     using ErrorString = int (*)(int, const char **);
+    using RetainContext = int (*)(void **, int);
+    using ReleaseContext = int (*)(int);
+    using PushContext = int (*)(void *);
+    using PopContext = int (*)(void **);
+    using MemoryInfo = int (*)(size_t *, size_t *);
 
     Init init = nullptr;
     GetVersion version = nullptr;
@@ -31,6 +36,12 @@ struct Driver {
     TotalMem total_memory = nullptr;
     GetAttribute attribute = nullptr;
     ErrorString error_string = nullptr;
+    // Free memory (optional: only ctorch_cuda_memory needs them).
+    RetainContext retain_context = nullptr;
+    ReleaseContext release_context = nullptr;
+    PushContext push_context = nullptr;
+    PopContext pop_context = nullptr;
+    MemoryInfo memory_info = nullptr;
     std::string problem;  // why the driver is unusable; empty when it is
 
     std::string describe(int result) const {
@@ -66,6 +77,11 @@ const Driver &driver() {
         loaded.total_memory = reinterpret_cast<Driver::TotalMem>(symbol("cuDeviceTotalMem_v2"));
         loaded.attribute = reinterpret_cast<Driver::GetAttribute>(symbol("cuDeviceGetAttribute"));
         loaded.error_string = reinterpret_cast<Driver::ErrorString>(symbol("cuGetErrorString"));
+        loaded.retain_context = reinterpret_cast<Driver::RetainContext>(symbol("cuDevicePrimaryCtxRetain"));
+        loaded.release_context = reinterpret_cast<Driver::ReleaseContext>(symbol("cuDevicePrimaryCtxRelease_v2"));
+        loaded.push_context = reinterpret_cast<Driver::PushContext>(symbol("cuCtxPushCurrent_v2"));
+        loaded.pop_context = reinterpret_cast<Driver::PopContext>(symbol("cuCtxPopCurrent_v2"));
+        loaded.memory_info = reinterpret_cast<Driver::MemoryInfo>(symbol("cuMemGetInfo_v2"));
         if (!loaded.init || !loaded.version || !loaded.count || !loaded.get || !loaded.name ||
             !loaded.total_memory || !loaded.attribute) {
             loaded.problem = "the CUDA driver's libcuda.so.1 lacks the device query functions; update the NVIDIA driver";
@@ -120,6 +136,40 @@ ctorch_status ctorch_cuda_device_info(int32_t index, char **name, int64_t *total
         *total_memory = static_cast<int64_t>(bytes);
         *major = cc_major;
         *minor = cc_minor;
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_cuda_memory(int32_t index, int64_t *free_bytes, int64_t *total_bytes, char **error) {
+    return guarded(error, [&] {
+        const Driver &d = driver();
+        if (!d.problem.empty()) return fail(error, d.problem);
+        if (!d.retain_context || !d.release_context || !d.push_context || !d.pop_context || !d.memory_info) {
+            return fail(error, "the CUDA driver's libcuda.so.1 lacks the memory query functions; update the NVIDIA driver");
+        }
+        // The primary context is the one libtorch's CUDA runtime uses: its
+        // allocations count, and retaining it creates nothing new.
+        int device = 0;
+        void *context = nullptr;
+        int result = d.get(&device, index);
+        if (result == 0) result = d.retain_context(&context, device);
+        if (result != 0) {
+            return fail(error, "the CUDA driver cannot open GPU " + std::to_string(index) + ": " + d.describe(result));
+        }
+        size_t free_memory = 0, total_memory = 0;
+        result = d.push_context(context);
+        if (result == 0) {
+            result = d.memory_info(&free_memory, &total_memory);
+            void *popped = nullptr;
+            d.pop_context(&popped);
+        }
+        d.release_context(device);
+        if (result != 0) {
+            return fail(error, "the CUDA driver cannot report the memory of GPU " + std::to_string(index) + ": " +
+                                   d.describe(result));
+        }
+        *free_bytes = static_cast<int64_t>(free_memory);
+        *total_bytes = static_cast<int64_t>(total_memory);
         return CTORCH_OK;
     });
 }

@@ -1,6 +1,7 @@
 // The only translation unit that includes torch/torch.h (it costs ~10 s and
 // ~0.7 GB to compile); everything libtorch-specific stays behind ctorch.h.
 #include "shim_internal.h"
+#include "training_internal.h"
 
 #include <torch/torch.h>
 #include <ATen/autocast_mode.h>
@@ -146,6 +147,8 @@ struct ctorch_model {
     // The objective of score training (ctorch_model_set_loss).
     ctorch_loss loss = CTORCH_LOSS_MSE;
     double focal_a = 1.32, focal_c = 10;
+    // Losses of deferred steps, on the device, until ctorch_model_take_losses (dataset_shim.cpp).
+    std::vector<torch::Tensor> queued_losses;
     int64_t depth = 0, height = 0, width = 0, outputs = 0, flattened = 0;
 
     // One named piece of state: a tensor, or an Adam step counter.
@@ -231,8 +234,7 @@ struct ctorch_model {
 
     torch::Tensor images(const float *data, int64_t batch) const {
         if (batch < 1) throw std::invalid_argument("a batch needs at least one sample");
-        return torch::from_blob(const_cast<float *>(data), {batch, 1, depth, height, width},
-                                torch::kFloat).to(device);
+        return to_device(data, {batch, 1, depth, height, width}, torch::kFloat, device);
     }
 };
 
@@ -245,6 +247,49 @@ static torch::Tensor forward_float(ctorch_model *model, const torch::Tensor &x) 
     }
     return out.to(torch::kFloat);
 }
+
+namespace ctorch_detail {
+
+void train_step(ctorch_model *model, const torch::Tensor &x, const torch::Tensor &y, double *host_loss) {
+    model->net->train();
+    model->adam->zero_grad();
+    auto predicted = forward_float(model, x);
+    auto value = torch::mse_loss(predicted, y);
+    if (host_loss != nullptr) {
+        *host_loss = value.item<double>();
+        // A diverged batch must not poison the weights: report it, leave them.
+        if (!std::isfinite(*host_loss)) return;
+    } else {
+        model->queued_losses.push_back(value.detach().to(torch::kDouble));
+    }
+    if (model->loss == CTORCH_LOSS_FOCAL) {
+        auto l = (predicted - y).abs();
+        auto focal = (l * l / (1 + torch::exp(model->focal_a * (model->focal_c - l)))).mean();
+        focal.backward();
+    } else {
+        value.backward();
+    }
+    model->adam->step();
+}
+
+torch::Tensor evaluate(ctorch_model *model, const torch::Tensor &x) {
+    torch::NoGradGuard no_grad;
+    model->net->eval();
+    return forward_float(model, x);
+}
+
+std::vector<torch::Tensor> &loss_queue(ctorch_model *model) { return model->queued_losses; }
+at::Device model_device(const ctorch_model *model) { return model->device; }
+bool model_uses_bf16(const ctorch_model *model) { return model->precision == CTORCH_BF16; }
+
+void model_extents(const ctorch_model *model, int64_t *depth, int64_t *height, int64_t *width, int64_t *outputs) {
+    *depth = model->depth;
+    *height = model->height;
+    *width = model->width;
+    *outputs = model->outputs;
+}
+
+}  // namespace ctorch_detail
 
 extern "C" {
 
@@ -330,23 +375,8 @@ ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
     return guarded(error, [&] {
         model->check_input(depth, height, width, num_outputs);
         auto x = model->images(images, batch);
-        auto y = torch::from_blob(const_cast<float *>(targets), {batch, num_outputs}, torch::kFloat)
-                     .to(model->device);
-        model->net->train();
-        model->adam->zero_grad();
-        auto predicted = forward_float(model, x);
-        auto value = torch::mse_loss(predicted, y);
-        *loss = value.item<double>();
-        // A diverged batch must not poison the weights: report it, leave them.
-        if (!std::isfinite(*loss)) return CTORCH_OK;
-        if (model->loss == CTORCH_LOSS_FOCAL) {
-            auto l = (predicted - y).abs();
-            auto focal = (l * l / (1 + torch::exp(model->focal_a * (model->focal_c - l)))).mean();
-            focal.backward();
-        } else {
-            value.backward();
-        }
-        model->adam->step();
+        auto y = to_device(targets, {batch, num_outputs}, torch::kFloat, model->device);
+        train_step(model, x, y, loss);
         return CTORCH_OK;
     });
 }

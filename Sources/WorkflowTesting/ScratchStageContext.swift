@@ -49,7 +49,7 @@ public final class ScratchStageContext: StageContext, @unchecked Sendable {
     public convenience init<S: Stage>(root: URL, cache: URL, stage: String = "stage", kind: S.Type, params: S.Params,
                                       inputs: [String: URL] = [:], threads: Int = 1) throws {
         try self.init(root: root, cache: cache, stage: stage, kind: S.kind, version: S.version,
-                      params: try ParamValue.encoding(params), inputs: inputs, threads: threads)
+                      params: StageKind(S.self).keyed(try ParamValue.encoding(params)), inputs: inputs, threads: threads)
     }
 
     /// The stage's key manifest: its inputs are hashed on first use (a

@@ -150,6 +150,96 @@ static double time_epoch(int64_t d, int64_t h, int64_t w, ctorch_device device) 
     return seconds;
 }
 
+/* The training split resident on the GPU (ctorch_dataset_*), steps gathered by
+ * index with their losses queued on the device (no host synchronisation per
+ * batch), against host batches: the same losses, and the epoch times of
+ * (a) host batches with a loss read back per step, (b) host batches through
+ * pinned memory with queued losses, (c) resident batches with queued losses. */
+static void resident_checks(void) {
+    char *error = NULL;
+    char why[256];
+    int64_t free_bytes = 0, total_bytes = 0;
+    if (!failed(ctorch_cuda_memory(0, &free_bytes, &total_bytes, &error), error, "cuda memory")) {
+        snprintf(why, sizeof why, "free %lld of %lld bytes", (long long)free_bytes, (long long)total_bytes);
+        check(free_bytes > 0 && free_bytes <= total_bytes, "the driver reports the GPU's free memory", why);
+        printf("info cuda memory: %s\n", why);
+    }
+    /* Same losses: 8 steps on one batch, host batches vs resident with queued losses. */
+    {
+        const int64_t d = 60, h = 60, w = 60, k = 2, batch = 4, n = d * h * w;
+        float *images = malloc(sizeof(float) * (size_t)(batch * n));
+        float targets[8];
+        int64_t indices[4] = {0, 1, 2, 3};
+        regression(batch, d, h, w, k, images, targets);
+        ctorch_model *host = create(d, h, w, k, CTORCH_DEVICE_CUDA, 1e-3);
+        ctorch_model *resident = create(d, h, w, k, CTORCH_DEVICE_CUDA, 1e-3);
+        ctorch_dataset *data = NULL;
+        if (host && resident &&
+            !failed(ctorch_dataset_create(resident, batch, 0, &data, &error), error, "dataset create") &&
+            !failed(ctorch_dataset_upload(data, 0, batch, images, targets, &error), error, "dataset upload")) {
+            double a[8], b[8], ignored = 0;
+            int64_t count = 0;
+            for (int s = 0; s < 8; ++s) {
+                failed(ctorch_model_train_batch(host, images, batch, d, h, w, targets, k, &a[s], &error), error, "host step");
+                failed(ctorch_model_train_indexed_batch(resident, data, indices, batch, 1, &ignored, &error), error, "resident step");
+            }
+            check(ctorch_model_queued_losses(resident) == 8, "8 losses queued on the device", "queue length differs");
+            failed(ctorch_model_take_losses(resident, b, 8, &count, &error), error, "take losses");
+            double worst = 0;
+            for (int s = 0; s < 8; ++s) worst = fmax(worst, fabs(a[s] - b[s]) / fmax(fabs(a[s]), 1e-12));
+            snprintf(why, sizeof why, "largest relative difference %.3g over %lld losses", worst, (long long)count);
+            check(count == 8 && worst < 1e-3, "resident queued losses follow the host batches' (< 1e-3)", why);
+        }
+        if (data) ctorch_dataset_free(data);
+        if (host) ctorch_model_free(host);
+        if (resident) ctorch_model_free(resident);
+        free(images);
+    }
+    /* Epoch times at the full image size: 400 samples, 50 batches of 8. */
+    const int64_t d = 78, h = 96, w = 102, k = 6, batch = 8, pool = 400, n = d * h * w;
+    float *images = malloc(sizeof(float) * (size_t)(batch * n));
+    float *targets = malloc(sizeof(float) * (size_t)(batch * k));
+    regression(batch, d, h, w, k, images, targets);
+    ctorch_model *model = create(d, h, w, k, CTORCH_DEVICE_CUDA, 1e-4);
+    ctorch_dataset *data = NULL;
+    if (!model || failed(ctorch_dataset_create(model, pool, 0, &data, &error), error, "dataset of 400")) {
+        if (model) ctorch_model_free(model);
+        free(images); free(targets);
+        return;
+    }
+    double start = now();
+    for (int64_t first = 0; first < pool; first += batch) {
+        if (failed(ctorch_dataset_upload(data, first, batch, images, targets, &error), error, "upload")) break;
+    }
+    double loss = 0;
+    int64_t count = 0;
+    double *losses = malloc(sizeof(double) * 64);
+    failed(ctorch_model_train_batch(model, images, batch, d, h, w, targets, k, &loss, &error), error, "warm-up");
+    printf("time upload 400 samples 1x78x96x102 to cuda: %.2f s (%.2f GiB)\n", now() - start,
+           (double)ctorch_dataset_bytes(data) / (1 << 30));
+    int64_t indices[8];
+    for (int mode = 0; mode < 3; ++mode) {
+        start = now();
+        for (int step = 0; step < 50; ++step) {
+            for (int i = 0; i < batch; ++i) indices[i] = (step * 37 + i * 53) % pool;
+            ctorch_status status = mode == 0 ? ctorch_model_train_batch(model, images, batch, d, h, w, targets, k, &loss, &error)
+                                 : mode == 1 ? ctorch_model_train_batch_deferred(model, images, batch, d, h, w, targets, k, &error)
+                                             : ctorch_model_train_indexed_batch(model, data, indices, batch, 1, &loss, &error);
+            if (failed(status, error, "epoch step")) break;
+        }
+        if (mode > 0) failed(ctorch_model_take_losses(model, losses, 64, &count, &error), error, "take losses");
+        printf("time epoch cuda 1x78x96x102 50 batches of 8, %s: %.2f s\n",
+               mode == 0 ? "host batches, loss read back per step"
+                         : mode == 1 ? "host batches via pinned memory, losses queued" : "resident, losses queued",
+               now() - start);
+        fflush(stdout);
+    }
+    free(losses);
+    ctorch_dataset_free(data);
+    ctorch_model_free(model);
+    free(images); free(targets);
+}
+
 int main(int argc, char **argv) {
     const int steps = argc > 1 ? atoi(argv[1]) : 20;
     char *error = NULL;
@@ -271,6 +361,8 @@ int main(int argc, char **argv) {
                (long long)sizes[i][0], (long long)sizes[i][1], (long long)sizes[i][2], epoch);
         fflush(stdout);
     }
+    /* 7. The split resident on the GPU, and steps without a host synchronisation. */
+    resident_checks();
     printf("%s: %d failure(s)\n", failures ? "FAILED" : "PASSED", failures);
     return failures ? 1 : 0;
 }

@@ -7,15 +7,20 @@
 #   bench/gpu/run.sh train   training and prediction on the GPU, GPU utilisation
 #                            sampled during it, then one PyTorch training step on
 #                            the same GPU and precision for the ratio
+#   bench/gpu/run.sh residency   (after data) two short trainings (EPOCHS, default
+#                            2, --until deepssm-train) with residency: device and
+#                            residency: stream, each with its GPU utilisation
 # The cache stays in .build-gpukit/cache between the two (a warm machine keeps
 # ignored paths). Results go to $OUT (or .build-gpukit/out): the run record,
 # per-stage seconds, nvidia-smi samples, the doctor's report, step timings.
-# PRECISION=fp32|tf32|bf16 (default bf16 on compute capability 8.0+).
+# PRECISION=fp32|tf32|bf16 (default bf16 on compute capability 8.0+);
+# RESIDENCY=auto|device|stream sets deepssm-train.residency in the train phase.
 # Exits non-zero, saying why, where it cannot run (no GPU, no PyTorch, no kit).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 phase=${1:-}
-[[ $phase == data || $phase == train ]] || { echo "usage: bench/gpu/run.sh data|train" >&2; exit 2; }
+[[ $phase == data || $phase == train || $phase == residency ]] ||
+  { echo "usage: bench/gpu/run.sh data|train|residency" >&2; exit 2; }
 kit=.build-gpukit
 out=${OUT:-$kit/out}
 python=${PYTHON:-python3}
@@ -42,21 +47,47 @@ start=$SECONDS
 if [[ $phase == data ]]; then
   ssm run "$wf" --until deepssm-loaders --jobs 4 --cache-dir "$cache" 2>&1 | tee "$out/run-data.log"
 else
-  nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 500 \
-    > "$out/gpu-utilisation.csv" 2>/dev/null & sampler=$!
-  status=0
-  ssm run "$wf" --until deepssm-predict --set deepssm-train.precision="$precision" \
-    --set deepssm-predict.precision="$precision" --cache-dir "$cache" 2>&1 | tee "$out/run-train.log" || status=$?
-  kill "$sampler" 2>/dev/null || true
-  ((status == 0)) || fail "the training run failed (exit $status)"
-  "$python" - "$out/gpu-utilisation.csv" <<'PY' | tee "$out/gpu-utilisation.txt"
+  # Samples GPU utilisation every 0.5 s into $out/gpu-utilisation-$1.csv until stop_sampling.
+  start_sampling() {
+    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 500 \
+      > "$out/gpu-utilisation-$1.csv" 2>/dev/null & sampler=$!
+  }
+  stop_sampling() {
+    kill "$sampler" 2>/dev/null || true
+    "$python" - "$out/gpu-utilisation-$1.csv" "$1" <<'PY' | tee -a "$out/gpu-utilisation.txt"
 import sys
 rows = [line.split(",") for line in open(sys.argv[1]) if line.count(",") == 2]
 util = [float(r[1]) for r in rows]
 busy = [u for u in util if u > 0]
-print(f"GPU utilisation over {len(util)} samples (0.5 s): mean {sum(util)/max(len(util),1):.1f} %, "
-      f"mean while busy {sum(busy)/max(len(busy),1):.1f} %, samples >= 80 %: {sum(u >= 80 for u in util)}")
+memory = max((float(r[2]) for r in rows), default=0)
+print(f"{sys.argv[2]}: GPU utilisation over {len(util)} samples (0.5 s): mean {sum(util)/max(len(util),1):.1f} %, "
+      f"mean while busy {sum(busy)/max(len(busy),1):.1f} %, samples >= 80 %: {sum(u >= 80 for u in util)}, "
+      f"peak memory {memory:.0f} MiB")
 PY
+  }
+fi
+if [[ $phase == residency ]]; then
+  epochs=${EPOCHS:-2}
+  seed=10
+  for residency in device stream; do
+    seed=$((seed + 1))  # another seed: residency is not in the key, so the same one would hit the cache
+    start_sampling "$residency"
+    status=0
+    ssm run "$wf" --until deepssm-train --set deepssm-train.residency="$residency" \
+      --set deepssm-train.epochs="$epochs" --set deepssm-train.seed="$seed" \
+      --set deepssm-train.precision="$precision" --cache-dir "$cache" -v 2>&1 | tee "$out/run-residency-$residency.log" || status=$?
+    stop_sampling "$residency"
+    ((status == 0)) || fail "the training with residency $residency failed (exit $status)"
+    grep -E "resident|streamed|^.*epoch [0-9]+: train error" "$out/run-residency-$residency.log" | tee -a "$out/residency.txt" || true
+  done
+elif [[ $phase == train ]]; then
+  start_sampling train
+  status=0
+  ssm run "$wf" --until deepssm-predict --set deepssm-train.precision="$precision" \
+    --set deepssm-predict.precision="$precision" ${RESIDENCY:+--set deepssm-train.residency="$RESIDENCY"} \
+    --cache-dir "$cache" 2>&1 | tee "$out/run-train.log" || status=$?
+  stop_sampling train
+  ((status == 0)) || fail "the training run failed (exit $status)"
   (cd bench/torch && PYTHONDONTWRITEBYTECODE=1 "$python" step.py 78 96 102 8 20 1 cuda "$precision") \
     > "$out/pytorch-step.txt" || fail "PyTorch's own training step failed"
   awk '{print $2}' "$out/pytorch-step.txt" | sort -n | awk '{a[NR]=$1} END {print "PyTorch step 1x78x96x102 batch 8 '"$precision"': median " a[int((NR+1)/2)] " s"}'

@@ -218,6 +218,59 @@ ctorch_status ctorch_model_state_write(ctorch_model *model, const char *name,
                                        ctorch_dtype dtype, const void *values, int64_t count,
                                        char **error);
 
+/* ---- the training split resident on the device, and training without a
+ *      host synchronisation per batch (dataset_shim.cpp) ---- */
+
+/** Free and total memory of CUDA GPU `index` in bytes, as the driver reports
+ *  it (cuMemGetInfo in the GPU's primary context, the one libtorch uses). */
+ctorch_status ctorch_cuda_memory(int32_t index, int64_t *free_bytes, int64_t *total_bytes, char **error);
+
+/** Samples held on a model's device: images [count, 1, D, H, W] (float32, or
+ *  bfloat16 with bf16_images, allowed only for a model computing in bf16,
+ *  whose forward pass rounds its input to bfloat16 anyway) and targets
+ *  [count, K] float32, D, H, W and K being the model's. */
+typedef struct ctorch_dataset ctorch_dataset;
+
+ctorch_status ctorch_dataset_create(const ctorch_model *model, int64_t count, int32_t bf16_images,
+                                    ctorch_dataset **dataset, char **error);
+void ctorch_dataset_free(ctorch_dataset *dataset);
+/** Bytes the dataset holds on its device. */
+int64_t ctorch_dataset_bytes(const ctorch_dataset *dataset);
+/** Copies samples first ..< first + count in from host buffers: images
+ *  [count, 1, D, H, W] and targets [count, K], float32 (through pinned
+ *  memory with non-blocking copies on CUDA). */
+ctorch_status ctorch_dataset_upload(ctorch_dataset *dataset, int64_t first, int64_t count,
+                                    const float *images, const float *targets, char **error);
+
+/** One optimisation step, as ctorch_model_train_batch, on the samples at
+ *  `indices` (count of them) of `dataset`, gathered on the device
+ *  (index_select). With defer 0, the loss goes to *loss and a non-finite one
+ *  leaves the weights. With defer 1, nothing waits for the device: the loss is
+ *  queued on it (ctorch_model_take_losses), *loss is not written, and the step
+ *  runs whatever the loss. */
+ctorch_status ctorch_model_train_indexed_batch(ctorch_model *model, const ctorch_dataset *dataset,
+                                               const int64_t *indices, int64_t count, int32_t defer,
+                                               double *loss, char **error);
+
+/** ctorch_model_train_batch with the loss queued as with defer 1 above; on
+ *  CUDA the batch goes through pinned memory with non-blocking copies. */
+ctorch_status ctorch_model_train_batch_deferred(ctorch_model *model, const float *images, int64_t batch,
+                                                int64_t depth, int64_t height, int64_t width,
+                                                const float *targets, int64_t num_outputs, char **error);
+
+/** Number of losses queued by deferred steps. */
+int64_t ctorch_model_queued_losses(const ctorch_model *model);
+/** Copies the queued losses, oldest first, as float64 into `losses` (capacity
+ *  at least the queued number), which waits for the steps that made them;
+ *  empties the queue and sets *count. */
+ctorch_status ctorch_model_take_losses(ctorch_model *model, double *losses, int64_t capacity,
+                                       int64_t *count, char **error);
+
+/** ctorch_model_evaluate_batch on the samples at `indices` of `dataset`. */
+ctorch_status ctorch_model_evaluate_indexed_batch(ctorch_model *model, const ctorch_dataset *dataset,
+                                                  const int64_t *indices, int64_t count,
+                                                  float *predictions, int64_t num_outputs, char **error);
+
 /* ---- files for PyTorch ---- */
 
 /**

@@ -38,6 +38,15 @@ public struct StageKind: Sendable {
     public var summary: String { type.summary }
     /// Parameters absent from the defaults that a workflow may still set.
     public var optionalParameters: [String] { type.optionalParameterNames }
+    /// Parameters the stage receives that stay out of its keys.
+    public var unkeyedParameters: [String] { type.unkeyedParameterNames }
+
+    /// `params` as they enter the stage key: without the unkeyed parameters.
+    public func keyed(_ params: ParamValue) -> ParamValue {
+        guard case .object(var members) = params, !unkeyedParameters.isEmpty else { return params }
+        for name in unkeyedParameters { members[name] = nil }
+        return .object(members)
+    }
 
     /// The defaults (`Params()`) as a value tree.
     public func defaults() throws -> ParamValue { try _defaults() }
@@ -69,6 +78,7 @@ public struct StageKind: Sendable {
 extension Stage {
     static var erasedKind: StageKind { StageKind(generic: Self.self) }
     static var optionalParameterNames: [String] { Params.optionalParameters }
+    static var unkeyedParameterNames: [String] { Params.unkeyedParameters }
 }
 
 extension DynamicPorts {

@@ -12,9 +12,14 @@ public protocol StageParameters: Codable, Sendable {
     /// the encoded defaults, so they stay out of the stage key until set, and
     /// adding one keeps every existing key.
     static var optionalParameters: [String] { get }
+    /// Parameters that say how a stage works, never what it writes (e.g. where
+    /// its data lives): the stage receives them, but they stay out of its stage
+    /// key and memo keys, so changing one reuses the cache.
+    static var unkeyedParameters: [String] { get }
 }
 
 extension StageParameters {
     public func validate() -> [ParameterIssue] { [] }
     public static var optionalParameters: [String] { [] }
+    public static var unkeyedParameters: [String] { [] }
 }

@@ -49,7 +49,7 @@ struct Planner {
     /// The key manifest of `stage` for these input digests: the one place a
     /// stage key's ingredients are put together (planning, running, explain).
     func manifest(_ stage: ResolvedStage, inputDigests: [String: String], files: [String: String]? = nil) throws -> KeyManifest {
-        KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.params,
+        KeyManifest(kind: stage.kind.kind, kindVersion: stage.kind.version, params: stage.kind.keyed(stage.params),
                     inputs: inputDigests, files: try files ?? fileDigests(stage))
     }
 

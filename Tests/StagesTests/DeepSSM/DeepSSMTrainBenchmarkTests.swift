@@ -7,7 +7,8 @@ import XCTest
 /// loaders artifact. Run with `SSMFLOW_BENCH=1` (skipped otherwise);
 /// `SSMFLOW_BENCH_SAMPLES` (default 500) sets the pool size and
 /// `SSMFLOW_BENCH_SIZES` (default `64x64x64,78x96x102`, depth × height × width)
-/// the image sizes. 80 % of the pool trains, 20 % validates.
+/// the image sizes, `SSMFLOW_BENCH_RESIDENCY` (auto, device or stream) the
+/// residency. 80 % of the pool trains, 20 % validates.
 final class DeepSSMTrainBenchmarkTests: XCTestCase {
     func test_benchmark_oneEpoch() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -33,12 +34,14 @@ final class DeepSSMTrainBenchmarkTests: XCTestCase {
             params.epochs = 1
             params.device = "cpu"
             params.threads = Int(environment["SSMFLOW_BENCH_THREADS"] ?? "") ?? 1
+            params.residency = environment["SSMFLOW_BENCH_RESIDENCY"]
             let before = Self.peakRSS()
             let started = Date(), cpuBefore = Self.cpuSeconds()
             try await DeepSSMTrain().run(params, context: context)
             let seconds = Date().timeIntervalSince(started), cpu = Self.cpuSeconds() - cpuBefore
-            print(String(format: "deepssm-train 1x%@, %d samples (%d train, batch 8, %d thread(s)): epoch %.1f s (stage %.1f s, %.1f CPU s), peak RSS %.0f MiB (before %.0f MiB)",
+            print(String(format: "deepssm-train 1x%@, %d samples (%d train, batch 8, %d thread(s), residency %@): epoch %.1f s (stage %.1f s, %.1f CPU s), peak RSS %.0f MiB (before %.0f MiB)",
                          size.map(String.init).joined(separator: "x"), samples, fixture.trainCount, params.threads,
+                         params.residency ?? "auto",
                          context.metrics["epoch_seconds"] ?? 0, seconds, cpu, Self.peakRSS(), before))
         }
     }

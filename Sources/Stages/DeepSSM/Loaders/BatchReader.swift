@@ -69,23 +69,25 @@ public final class BatchReader: Sendable {
     }
 
     /// The batches of epoch `epoch`, from batch `start` on (to resume an
-    /// interrupted epoch), prefetched in the background.
-    public func batches(epoch: Int, startingAt start: Int = 0) -> Epoch {
+    /// interrupted epoch), prefetched in the background; without `images`,
+    /// only their indices, ids and targets (for a split resident on the device).
+    public func batches(epoch: Int, startingAt start: Int = 0, images: Bool = true) -> Epoch {
         let order = order(epoch: epoch)
         let groups = stride(from: start * batchSize, to: order.count, by: batchSize).map {
             Array(order[$0..<min($0 + batchSize, order.count)])
         }
-        return Epoch(groups: groups, depth: prefetch) { [self] indices in try read(indices) }
+        return Epoch(groups: groups, depth: prefetch) { [self] indices in try read(indices, images: images) }
     }
 
-    /// Reads the samples at `indices` (file positions) into one batch.
-    public func read(_ indices: [Int]) throws -> Batch {
-        let voxels = imageCount, k = numModes
+    /// Reads the samples at `indices` (file positions) into one batch
+    /// (its `images` left empty without `images`).
+    public func read(_ indices: [Int], images readImages: Bool = true) throws -> Batch {
+        let voxels = readImages ? imageCount : 0, k = numModes
         var images = [Float](repeating: 0, count: indices.count * voxels)
         var targets = [Float](repeating: 0, count: indices.count * k)
         do {
             try images.withUnsafeMutableBufferPointer { buffer in
-                for (slot, index) in indices.enumerated() {
+                for (slot, index) in indices.enumerated() where voxels > 0 {
                     let part = UnsafeMutableBufferPointer(rebasing: buffer[(slot * voxels)..<((slot + 1) * voxels)])
                     try stack.sample("images", index, into: part)
                 }

@@ -42,7 +42,12 @@ public struct DeepSSMTrain: Stage {
         public var threads = 2
         /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
         public var precision: String? = nil
-        public static let optionalParameters = ["precision"]
+        /// `auto` when left out: the training and validation splits resident on
+        /// a CUDA device when they fit its free memory, else streamed; `device`
+        /// or `stream` to choose (StageResidency). Never in the key: it changes no byte.
+        public var residency: String? = nil
+        public static let optionalParameters = ["precision", "residency"]
+        public static let unkeyedParameters = ["residency"]
         /// Deterministic algorithms: on the CPU, same inputs give the same weights
         /// (on CUDA, where max-pool backward has no deterministic kernel, runs
         /// are close but not bit-identical).
@@ -100,6 +105,9 @@ public struct DeepSSMTrain: Stage {
             }
             if threads < 0 { issues.append(.init("threads", "must be 0 (automatic) or more, got \(threads)")) }
             if let issue = StagePrecision.issue(precision) { issues.append(issue) }
+            if let residency, let issue = StageResidency.issue(residency, augmentation: intensity_augmentation) {
+                issues.append(issue)
+            }
             if fine_tune_epochs < 0 {
                 issues.append(.init("fine_tune_epochs", "must be 0 (no fine-tuning) or more, got \(fine_tune_epochs)"))
             }
@@ -115,10 +123,10 @@ public struct DeepSSMTrain: Stage {
     // Parameters that do not change the weights of a given epoch.
     // Early stopping decides only whether a next epoch is trained.
     static let memoIgnored: Set<String> = ["epochs", "log_scale", "fine_tune_epochs", "fine_tune_learning_rate",
-                                           "early_stopping", "patience"]
+                                           "early_stopping", "patience", "residency"]
     // ... and of a given fine-tuning epoch (which depends on `epochs`: it starts
     // from the best of them).
-    static let fineTuneMemoIgnored: Set<String> = ["fine_tune_epochs", "log_scale"]
+    static let fineTuneMemoIgnored: Set<String> = ["fine_tune_epochs", "log_scale", "residency"]
 
     public func run(_ params: Params, context: StageContext) async throws {
         let loaders = LoaderArtifact(try context.input("loaders"))
@@ -170,6 +178,9 @@ public struct DeepSSMTrain: Stage {
         let first = (resumed?.epoch ?? 0) + 1
         let trainer = TrainingLoop(network: network, train: train, validation: validation, context: context)
         trainer.augmentation = params.augmentation
+        if first <= params.epochs {
+            trainer.feed = try BatchFeed.make(params, network: network, train: train, validation: validation, context: context)
+        }
         var clock = TrainingLoop.Clock(totalBatches: params.epochs * train.batchesPerEpoch,
                                          doneBatches: (first - 1) * train.batchesPerEpoch)
         var timing = EpochTiming()

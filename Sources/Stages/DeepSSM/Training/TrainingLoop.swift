@@ -11,6 +11,9 @@ final class TrainingLoop {
     let shape: InputShape
     /// Live intensity augmentation of the training images of score epochs (off by default).
     var augmentation = IntensityAugmentation()
+    /// Where training batches come from when not streamed with a loss read back
+    /// per batch (splits resident on the device, deferred losses on CUDA); nil: that default.
+    var feed: BatchFeed?
     private let context: StageContext
 
     init(network: DeepSSMNetwork, train: BatchReader, validation: BatchReader, context: StageContext) {
@@ -38,7 +41,8 @@ final class TrainingLoop {
     /// Trains epoch `epoch` (its own seeded sample order); throws when a batch
     /// diverges, naming it, before the weights are touched.
     func trainEpoch(_ epoch: Int, of epochs: Int, clock: inout Clock) throws -> Errors {
-        try epochLoop(order: epoch, label: "epoch \(epoch)/\(epochs)", clock: &clock) { batch in
+        if let feed { return try feed.trainEpoch(epoch, of: epochs, loop: self, clock: &clock) }
+        return try epochLoop(order: epoch, label: "epoch \(epoch)/\(epochs)", clock: &clock) { batch in
             var images = batch.images
             augmentation.apply(to: &images, positions: batch.indices, epoch: epoch,
                                shape: (shape.depth, shape.height, shape.width))
@@ -95,13 +99,13 @@ final class TrainingLoop {
     /// With a decoder, the errors are on particles (mm) and relative to the
     /// decoder's mean shape.
     func validate(decoder: PCADecoder? = nil) throws -> Errors {
-        let batches = validation.batches(epoch: 0)
+        let batches = feed?.validationBatches(validation) ?? validation.batches(epoch: 0)
         defer { batches.stop() }
         let k = network.outputCount
         var sumError = 0.0, sumRelative = 0.0, count = 0
         while let batch = try batches.next() {
             try context.checkCancellation()
-            let scores = try network.evaluateBatch(images: batch.images, shape: shape)
+            let scores = try feed?.evaluate(batch, network: network) ?? network.evaluateBatch(images: batch.images, shape: shape)
             // Scores are compared as they are (reference: zero), particles after
             // decoding (reference: the decoder's mean shape).
             let predictions = decoder?.decode(scores) ?? scores
