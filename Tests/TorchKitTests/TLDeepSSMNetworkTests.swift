@@ -35,9 +35,14 @@ final class TLDeepSSMNetworkTests: XCTestCase {
         let data = lowRankParticles(count: 16, seed: 5)
         let net = try TLDeepSSMNetwork(inputShape: TinyRegression.shape, particleValues: 30, latentSize: 2, seed: 1,
                                        learningRate: 1e-3)
-        let mean = (0..<30).map { r in stride(from: r, to: data.count, by: 30).map { Double(data[$0]) }.reduce(0, +) / 16 }
-        let spread = (zip(data, (0..<data.count).map { mean[$0 % 30] })
-            .map { (Double($0) - $1) * (Double($0) - $1) }.reduce(0, +) / Double(data.count)).squareRoot()
+        var mean = [Double](repeating: 0, count: 30)
+        for (i, v) in data.enumerated() { mean[i % 30] += Double(v) / 16 }
+        var sum = 0.0
+        for (i, v) in data.enumerated() {
+            let d = Double(v) - mean[i % 30]
+            sum += d * d
+        }
+        let spread = (sum / Double(data.count)).squareRoot()
         var first = 0.0, last = 0.0
         for step in 0..<400 {
             let errors = try net.trainBatch(.autoencoder, images: [], particles: data)
@@ -54,7 +59,10 @@ final class TLDeepSSMNetworkTests: XCTestCase {
 
     func test_phases_trainOnlyTheirParts_andTFlankLossFalls() throws {
         let images = TinyRegression(batch: 2, seed: 3)
-        let particles = (0..<2).flatMap { s in (0..<30).map { r in images.targets[s * 2 + r % 2] * Float(r + 1) / 10 + 2 } }
+        var particles = [Float](repeating: 0, count: 60)
+        for s in 0..<2 {
+            for r in 0..<30 { particles[s * 30 + r] = images.targets[s * 2 + r % 2] * Float(r + 1) / 10 + 2 }
+        }
         let net = try TLDeepSSMNetwork(inputShape: TinyRegression.shape, particleValues: 30, latentSize: 2, seed: 2,
                                        learningRate: 1e-3)
         let imageBefore = try tensors(net, prefix: "ImageEncoder.")

@@ -79,16 +79,16 @@ extension DeepSSMTrain.Params {
 
 extension DeepSSMTrain: DynamicPorts {
     /// `pca` is required with `variant: tl` (the training particles are decoded from the scores with it).
-    public static func inputs(for params: Params, connected: [String]) -> [Port] {
+    public static func inputs(for params: Params, connected: [String]) -> [Workflow.Port] {
         guard params.isTL else { return Self.inputs }
         return Self.inputs.map { port in
             port.name == "pca"
-                ? Port("pca", "augment's PCA model (pca.h5): variant tl decodes the training particles from the loaders' scores with it")
+                ? Workflow.Port("pca", "augment's PCA model (pca.h5): variant tl decodes the training particles from the loaders' scores with it")
                 : port
         }
     }
 
-    public static func outputs(for params: Params) -> [Port] { Self.outputs }
+    public static func outputs(for params: Params) -> [Workflow.Port] { Self.outputs }
 
     // What the memoized epochs of each TL phase do not depend on. The epoch
     // counts of the phases before are in the slot's name instead (their
