@@ -30,7 +30,7 @@ enum TrainedShapeModel {
         } else {
             let k = checkpoint.outputCount
             guard k == normalization.numModes, k == pca.numModes else {
-                throw StageFailure("K mismatch: the model (\(source)) predicts \(k) scores, the loaders whiten \(normalization.numModes) and the PCA model keeps \(pca.numModes) modes; train on loaders made from this PCA model")
+                throw StageFailure("K mismatch: the model predicts \(k) scores, the loaders whiten \(normalization.numModes) and the PCA model keeps \(pca.numModes) modes; train on loaders made from this PCA model")
             }
         }
     }
