@@ -41,6 +41,18 @@ static struct {
     int64_t (*ctorch_model_decoder_size)(const ctorch_model *model);
     ctorch_status (*ctorch_model_reset_optimizer)(ctorch_model *model, double learning_rate, char **error);
     ctorch_status (*ctorch_model_train_particles_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *particles, int64_t particle_values, double *loss, char **error);
+    ctorch_status (*ctorch_tl_create)(int64_t depth, int64_t height, int64_t width, int64_t particle_values, int64_t latent_dim, uint64_t seed, ctorch_device device, double learning_rate, ctorch_tl_model **model, char **error);
+    void (*ctorch_tl_free)(ctorch_tl_model *model);
+    int64_t (*ctorch_tl_parameter_count)(const ctorch_tl_model *model);
+    double (*ctorch_tl_learning_rate)(const ctorch_tl_model *model);
+    ctorch_status (*ctorch_tl_set_learning_rate)(ctorch_tl_model *model, double learning_rate, char **error);
+    ctorch_status (*ctorch_tl_set_loss)(ctorch_tl_model *model, ctorch_loss loss, double a_ae, double c_ae, double a_lat, double c_lat, char **error);
+    ctorch_status (*ctorch_tl_train_batch)(ctorch_tl_model *model, ctorch_tl_phase phase, const float *images, const float *particles, int64_t batch, double alpha, double *particle_mse, double *latent_mse, char **error);
+    ctorch_status (*ctorch_tl_evaluate)(ctorch_tl_model *model, const float *images, const float *particles, int64_t batch, float *latent, float *reconstructed, float *image_latent, float *predicted, char **error);
+    int64_t (*ctorch_tl_state_count)(const ctorch_tl_model *model);
+    ctorch_status (*ctorch_tl_state_entry)(const ctorch_tl_model *model, int64_t index, char **name, ctorch_dtype *dtype, int32_t *rank, int64_t *shape, char **error);
+    ctorch_status (*ctorch_tl_state_read)(const ctorch_tl_model *model, const char *name, ctorch_dtype dtype, void *values, int64_t count, char **error);
+    ctorch_status (*ctorch_tl_state_write)(ctorch_tl_model *model, const char *name, ctorch_dtype dtype, const void *values, int64_t count, char **error);
     int64_t (*ctorch_model_state_count)(const ctorch_model *model);
     ctorch_status (*ctorch_model_state_entry)(const ctorch_model *model, int64_t index, char **name, ctorch_dtype *dtype, int32_t *rank, int64_t *shape, char **error);
     ctorch_status (*ctorch_model_state_read)(const ctorch_model *model, const char *name, ctorch_dtype dtype, void *values, int64_t count, char **error);
@@ -130,6 +142,30 @@ static void load(void) {
     *(void **)&impl.ctorch_model_reset_optimizer = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_train_particles_batch", &load_error))) return;
     *(void **)&impl.ctorch_model_train_particles_batch = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_create", &load_error))) return;
+    *(void **)&impl.ctorch_tl_create = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_free", &load_error))) return;
+    *(void **)&impl.ctorch_tl_free = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_parameter_count", &load_error))) return;
+    *(void **)&impl.ctorch_tl_parameter_count = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_learning_rate", &load_error))) return;
+    *(void **)&impl.ctorch_tl_learning_rate = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_set_learning_rate", &load_error))) return;
+    *(void **)&impl.ctorch_tl_set_learning_rate = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_set_loss", &load_error))) return;
+    *(void **)&impl.ctorch_tl_set_loss = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_train_batch", &load_error))) return;
+    *(void **)&impl.ctorch_tl_train_batch = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_evaluate", &load_error))) return;
+    *(void **)&impl.ctorch_tl_evaluate = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_state_count", &load_error))) return;
+    *(void **)&impl.ctorch_tl_state_count = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_state_entry", &load_error))) return;
+    *(void **)&impl.ctorch_tl_state_entry = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_state_read", &load_error))) return;
+    *(void **)&impl.ctorch_tl_state_read = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_tl_state_write", &load_error))) return;
+    *(void **)&impl.ctorch_tl_state_write = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_state_count", &load_error))) return;
     *(void **)&impl.ctorch_model_state_count = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_state_entry", &load_error))) return;
@@ -332,6 +368,66 @@ ctorch_status ctorch_model_reset_optimizer(ctorch_model *model, double learning_
 ctorch_status ctorch_model_train_particles_batch(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *particles, int64_t particle_values, double *loss, char **error) {
     if (!ready()) { fail(error); return CTORCH_ERROR; }
     return impl.ctorch_model_train_particles_batch(model, images, batch, depth, height, width, particles, particle_values, loss, error);
+}
+
+ctorch_status ctorch_tl_create(int64_t depth, int64_t height, int64_t width, int64_t particle_values, int64_t latent_dim, uint64_t seed, ctorch_device device, double learning_rate, ctorch_tl_model **model, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_tl_create(depth, height, width, particle_values, latent_dim, seed, device, learning_rate, model, error);
+}
+
+void ctorch_tl_free(ctorch_tl_model *model) {
+    if (!ready()) { return; }
+    impl.ctorch_tl_free(model);
+}
+
+int64_t ctorch_tl_parameter_count(const ctorch_tl_model *model) {
+    if (!ready()) { return (int64_t)0; }
+    return impl.ctorch_tl_parameter_count(model);
+}
+
+double ctorch_tl_learning_rate(const ctorch_tl_model *model) {
+    if (!ready()) { return (double)0; }
+    return impl.ctorch_tl_learning_rate(model);
+}
+
+ctorch_status ctorch_tl_set_learning_rate(ctorch_tl_model *model, double learning_rate, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_tl_set_learning_rate(model, learning_rate, error);
+}
+
+ctorch_status ctorch_tl_set_loss(ctorch_tl_model *model, ctorch_loss loss, double a_ae, double c_ae, double a_lat, double c_lat, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_tl_set_loss(model, loss, a_ae, c_ae, a_lat, c_lat, error);
+}
+
+ctorch_status ctorch_tl_train_batch(ctorch_tl_model *model, ctorch_tl_phase phase, const float *images, const float *particles, int64_t batch, double alpha, double *particle_mse, double *latent_mse, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_tl_train_batch(model, phase, images, particles, batch, alpha, particle_mse, latent_mse, error);
+}
+
+ctorch_status ctorch_tl_evaluate(ctorch_tl_model *model, const float *images, const float *particles, int64_t batch, float *latent, float *reconstructed, float *image_latent, float *predicted, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_tl_evaluate(model, images, particles, batch, latent, reconstructed, image_latent, predicted, error);
+}
+
+int64_t ctorch_tl_state_count(const ctorch_tl_model *model) {
+    if (!ready()) { return (int64_t)0; }
+    return impl.ctorch_tl_state_count(model);
+}
+
+ctorch_status ctorch_tl_state_entry(const ctorch_tl_model *model, int64_t index, char **name, ctorch_dtype *dtype, int32_t *rank, int64_t *shape, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_tl_state_entry(model, index, name, dtype, rank, shape, error);
+}
+
+ctorch_status ctorch_tl_state_read(const ctorch_tl_model *model, const char *name, ctorch_dtype dtype, void *values, int64_t count, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_tl_state_read(model, name, dtype, values, count, error);
+}
+
+ctorch_status ctorch_tl_state_write(ctorch_tl_model *model, const char *name, ctorch_dtype dtype, const void *values, int64_t count, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_tl_state_write(model, name, dtype, values, count, error);
 }
 
 int64_t ctorch_model_state_count(const ctorch_model *model) {

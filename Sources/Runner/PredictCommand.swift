@@ -126,7 +126,7 @@ struct PredictCommand: AsyncParsableCommand {
             try invalidInput { try PredictionWriter.checkUniqueNames(images.map { URL(fileURLWithPath: $0) }) }
             let predictor = try NewImagePredictor(model: loaded, aligner: ImageAligner(allowScale: allowScale, tryMirror: !noMirror, threads: threads),
                                                   device: device, threads: threads)
-            printError("loaded \(modelDir ?? model) (\(which), \(loaded.checkpoint.outputCount) modes, input \(loaded.checkpoint.inputShape)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
+            printError("loaded \(modelDir ?? model) (\(which), \(loaded.checkpoint.isTL ? "TL-DeepSSM, latent \(loaded.checkpoint.outputCount)" : "\(loaded.checkpoint.outputCount) modes"), input \(loaded.checkpoint.inputShape)) in \(String(format: "%.1f", Date().timeIntervalSince(started))) s")
             let directory = URL(fileURLWithPath: output)
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             var done: [NewImagePredictor.Prediction] = []

@@ -120,6 +120,10 @@ public struct NetworkCheckpoint: Equatable, Sendable {
     /// state is left to the caller (`Torch.setRNGState`), which owns that
     /// process-wide choice.
     public func restore(into network: DeepSSMNetwork) throws {
+        guard !isTL else {
+            throw TorchError(operation: "restore checkpoint", message:
+                "the checkpoint holds a TL-DeepSSM model (variant tl), not a DeepSSM network; load it with makeTLNetwork")
+        }
         guard network.inputShape == inputShape, network.outputCount == outputCount else {
             throw TorchError(operation: "restore checkpoint", message:
                 "the checkpoint is for input \(inputShape) and \(outputCount) scores but the network takes \(network.inputShape) and \(network.outputCount); train again for this data")

@@ -195,6 +195,71 @@ ctorch_status ctorch_model_train_particles_batch(ctorch_model *model, const floa
                                                  int64_t particle_values, double *loss,
                                                  char **error);
 
+/* ---- TL-DeepSSM (docs/training-recipe.md, "TL-DeepSSM") ----
+ * ShapeWorks' DeepSSMNet_TLNet: an autoencoder on the flattened particles
+ * (`CorrespondenceEncoder`: P -> 1024 -> 512 -> L, `CorrespondenceDecoder`:
+ * L -> 512 -> 1024 -> P, PReLU between the linear layers) and an image encoder
+ * (`ImageEncoder`: the DeepSSM network above with L outputs) that regresses the
+ * autoencoder's latent code. One Adam optimizer over every parameter; a
+ * parameter that takes no part in a step's loss keeps its weights and Adam
+ * state. Prediction is image encoder -> correspondence decoder. */
+
+typedef struct ctorch_tl_model ctorch_tl_model;
+
+/** The training phases: the autoencoder on particles alone; the T-flank (the
+ *  image encoder regresses the fixed autoencoder's latent code); the joint
+ *  phase (particle loss + alpha * latent loss, every parameter trained). */
+typedef enum {
+    CTORCH_TL_AUTOENCODER = 0,
+    CTORCH_TL_TFLANK = 1,
+    CTORCH_TL_JOINT = 2,
+} ctorch_tl_phase;
+
+/** Builds the model for input 1 x D x H x W, `particle_values` (3 x particles)
+ *  and a latent code of `latent_dim` values: Xavier-normal weights drawn from
+ *  `seed`, zero biases, PReLU 0.25, and an Adam optimizer (no weight decay). */
+ctorch_status ctorch_tl_create(int64_t depth, int64_t height, int64_t width, int64_t particle_values,
+                               int64_t latent_dim, uint64_t seed, ctorch_device device,
+                               double learning_rate, ctorch_tl_model **model, char **error);
+void ctorch_tl_free(ctorch_tl_model *model);
+int64_t ctorch_tl_parameter_count(const ctorch_tl_model *model);
+double ctorch_tl_learning_rate(const ctorch_tl_model *model);
+ctorch_status ctorch_tl_set_learning_rate(ctorch_tl_model *model, double learning_rate, char **error);
+
+/** The objective of training steps: the MSE, or ShapeWorks' focal loss with
+ *  (a_ae, c_ae) on particles and (a_lat, c_lat) on latent codes. */
+ctorch_status ctorch_tl_set_loss(ctorch_tl_model *model, ctorch_loss loss, double a_ae, double c_ae,
+                                 double a_lat, double c_lat, char **error);
+
+/** One Adam step of `phase` on a batch: `particles` [batch, particle_values]
+ *  float32, `images` [batch, 1, D, H, W] float32 (unused, may be NULL, in the
+ *  autoencoder phase). Returns the batch's particle MSE of the autoencoder's
+ *  reconstruction (autoencoder and joint phases, else 0) and the latent MSE
+ *  between image and particle codes (T-flank and joint phases, else 0). A
+ *  non-finite loss is returned without updating the weights. */
+ctorch_status ctorch_tl_train_batch(ctorch_tl_model *model, ctorch_tl_phase phase, const float *images,
+                                    const float *particles, int64_t batch, double alpha,
+                                    double *particle_mse, double *latent_mse, char **error);
+
+/** Evaluation mode, no gradients. With `particles`: the autoencoder's latent
+ *  code [batch, L] into `latent` and its reconstruction [batch, P] into
+ *  `reconstructed`; with `images`: the image encoder's code into
+ *  `image_latent` and the decoded particles into `predicted`. Inputs and
+ *  outputs not needed may be NULL. */
+ctorch_status ctorch_tl_evaluate(ctorch_tl_model *model, const float *images, const float *particles,
+                                 int64_t batch, float *latent, float *reconstructed,
+                                 float *image_latent, float *predicted, char **error);
+
+/** State by name, as for ctorch_model_state_*: `CorrespondenceEncoder.fc-en1.weight`,
+ *  `ImageEncoder.conv1.weight`, ..., then `optimizer/<name>/...`. */
+int64_t ctorch_tl_state_count(const ctorch_tl_model *model);
+ctorch_status ctorch_tl_state_entry(const ctorch_tl_model *model, int64_t index, char **name,
+                                    ctorch_dtype *dtype, int32_t *rank, int64_t *shape, char **error);
+ctorch_status ctorch_tl_state_read(const ctorch_tl_model *model, const char *name, ctorch_dtype dtype,
+                                   void *values, int64_t count, char **error);
+ctorch_status ctorch_tl_state_write(ctorch_tl_model *model, const char *name, ctorch_dtype dtype,
+                                    const void *values, int64_t count, char **error);
+
 /* ---- state by name ----
  * Entries are the PyTorch state_dict names of the parameters and buffers
  * (`conv1.weight`, `bn1.running_mean`, `bn1.num_batches_tracked`, ...),

@@ -107,9 +107,13 @@ public struct InferenceModel {
 
     /// The model, its loaders and its PCA must agree on K, the particles and the grid.
     func check(pcaFile: URL) throws {
-        let k = checkpoint.outputCount
-        guard k == normalization.numModes, k == pca.numModes else {
-            throw StageFailure("the model (\(source)) predicts \(k) scores but its normalization.json whitens \(normalization.numModes) and the PCA model \(pcaFile.path) keeps \(pca.numModes) modes; use the PCA model the network was trained with (the same workflow's augment.pca)")
+        if checkpoint.isTL {
+            try TrainedShapeModel.check(checkpoint, normalization: normalization, pca: pca, source: source)
+        } else {
+            let k = checkpoint.outputCount
+            guard k == normalization.numModes, k == pca.numModes else {
+                throw StageFailure("the model (\(source)) predicts \(k) scores but its normalization.json whitens \(normalization.numModes) and the PCA model \(pcaFile.path) keeps \(pca.numModes) modes; use the PCA model the network was trained with (the same workflow's augment.pca)")
+            }
         }
         guard meanParticles.count == pca.numParticles else {
             throw StageFailure("the training cohort's mean shape has \(meanParticles.count) particles but the PCA model \(pcaFile.path) has \(pca.numParticles); use the cohort and PCA of one workflow")

@@ -6,15 +6,15 @@ import Workflow
 
 /// Predicts the shape in new images with a trained model: registers each to
 /// the training reference (`ImageAligner`), samples it on the model's input
-/// grid, normalises it as the loaders did, predicts the whitened PCA scores
-/// (the network and un-whitening of `deepssm-predict`), and places particles
+/// grid, normalises it as the loaders did, predicts the shape as
+/// `deepssm-predict` does (PCA scores, or TL-DeepSSM's particles), and places particles
 /// and the warped mean surface in the image's own frame.
 public struct NewImagePredictor {
     public let model: InferenceModel
     public var aligner: ImageAligner
     /// Map the image's intensities linearly onto the training images' mean and std.
     public var matchIntensity = true
-    private let network: DeepSSMNetwork
+    private let network: TrainedShapeModel
 
     /// One image's results (what `write` puts in its directory).
     public struct Prediction {
@@ -35,10 +35,10 @@ public struct NewImagePredictor {
         guard let requested = TorchDevice(rawValue: device) else {
             throw StageFailure("'\(device)' is not a device; use cpu, cuda or auto")
         }
-        network = try DeepSSMTrain.torch { () -> DeepSSMNetwork in
+        network = try TrainedShapeModel(checkpoint: model.checkpoint, device: try DeepSSMTrain.torch { () -> TorchDevice in
             try Torch.setThreads(max(threads, 1))
-            return try model.checkpoint.makeNetwork(device: try Torch.resolve(requested))
-        }
+            return try Torch.resolve(requested)
+        })
     }
 
     /// Reads an NRRD image, or says which file is not one and what to do.
@@ -68,10 +68,9 @@ public struct NewImagePredictor {
             for v in input.voxels.indices { input.voxels[v] = Float(a * Double(input.voxels[v]) + b) }
         }
         model.normalization.normalizeIntensities(&input.voxels)
-        let shape = network.inputShape
-        let whitened = try DeepSSMTrain.torch { try network.evaluateBatch(images: input.voxels, shape: shape) }
-        let scores = model.normalization.unwhiten(whitened)
-        let world = model.pca.reconstruct(scores: scores)
+        // The network's scores through the PCA, or TL-DeepSSM's particles.
+        let shape = try network.predict(images: input.voxels, normalization: model.normalization, pca: model.pca)[0]
+        let (scores, world) = (shape.scores, shape.world)
         let toImage = { (p: SIMD3<Double>) in alignment.apply(model.worldToImage.apply(p)) }
         let imageParticles = ParticleSet(points: world.points.map(toImage))
 

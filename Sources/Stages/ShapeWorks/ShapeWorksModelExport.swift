@@ -42,6 +42,9 @@ public enum ShapeWorksModelExport {
         for which in ["best", "final"] {
             let file = model.appendingPathComponent("\(which)_model.h5")
             let checkpoint = try DeepSSMTrain.torch { try NetworkCheckpoint(contentsOf: file) }
+            guard !checkpoint.isTL else {
+                throw StageFailure("\(file.path) is a TL-DeepSSM model (variant tl); the ShapeWorks export writes the DeepSSM network only; export a model trained with variant base")
+            }
             guard checkpoint.outputCount == k else {
                 throw StageFailure("\(file.path) predicts \(checkpoint.outputCount) scores but normalization.json whitens \(k); the model directory is inconsistent, rerun deepssm-train")
             }

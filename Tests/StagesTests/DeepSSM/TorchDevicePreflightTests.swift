@@ -50,7 +50,7 @@ final class TorchDevicePreflightTests: XCTestCase {
 
     func test_precision_leftOut_staysOutOfTheKey_andBadValuesAreIssues() throws {
         let train = StageKind(DeepSSMTrain.self)
-        XCTAssertEqual(train.optionalParameters, ["precision", "residency"], "a workflow may set them")
+        XCTAssertEqual(train.optionalParameters, ["precision", "residency"] + DeepSSMTrain.Params.tlParameterNames, "a workflow may set them")
         XCTAssertEqual(StageKind(DeepSSMPredict.self).optionalParameters, ["precision"])
         let (defaults, issues) = try train.resolve(try train.defaults())
         XCTAssertTrue(issues.isEmpty)

@@ -66,25 +66,23 @@ public struct DeepSSMPredict: Stage {
         let pca = try PCAModel.input(of: context)
         let modelFile = modelDirectory.appendingPathComponent("\(params.model)_model.h5")
         let checkpoint = try DeepSSMTrain.torch { try NetworkCheckpoint(contentsOf: modelFile) }
-        let k = checkpoint.outputCount
-        guard k == normalization.numModes, k == pca.numModes else {
-            throw StageFailure("K mismatch: the model predicts \(k) scores, the loaders whiten \(normalization.numModes) and the PCA model keeps \(pca.numModes) modes; train on loaders made from this PCA model")
-        }
+        try TrainedShapeModel.check(checkpoint, normalization: normalization, pca: pca, source: modelFile.lastPathComponent)
+        let k = normalization.numModes
         let test = try loaders.reader(.test, batchSize: params.batch_size)
         let frames = try context.hasInput("test") ? TestSubjectFrames(directory: try context.input("test"), ids: test.ids) : nil
 
-        let network = try DeepSSMTrain.torch { () -> DeepSSMNetwork in
+        let network = try TrainedShapeModel(checkpoint: checkpoint, device: try DeepSSMTrain.torch { () -> TorchDevice in
             try Torch.setThreads(params.threads > 0 ? params.threads : max(context.threads, 1))
-            let device = try Torch.resolve(TorchDevice(rawValue: params.device) ?? .auto)
-            return try checkpoint.makeNetwork(device: device)
-        }
-        try StagePrecision.apply(params.precision, to: network)
+            return try Torch.resolve(TorchDevice(rawValue: params.device) ?? .auto)
+        })
+        try network.apply(precision: params.precision)
         let shape = network.inputShape
         guard test.imageShape == [shape.depth, shape.height, shape.width] else {
             throw StageFailure("test.h5 images are \(test.imageShape) but the model was trained on \(shape); connect the loaders the model was trained on")
         }
         let tuned = checkpoint.attributes["fine_tune_epoch"].map { ", fine-tuning epoch \($0.description)" } ?? ""
-        context.log("predicting \(test.count) test subjects with the \(params.model) model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")\(tuned)) on \(network.device.rawValue)")
+        let variant = checkpoint.isTL ? "TL-DeepSSM " : ""
+        context.log("predicting \(test.count) test subjects with the \(params.model) \(variant)model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")\(tuned)) on \(network.deviceName)")
 
         var predictions = PredictionSet(ids: test.ids, numModes: k, numParticles: pca.numParticles)
         var relativeErrors: [Double] = []
@@ -92,11 +90,9 @@ public struct DeepSSMPredict: Stage {
         defer { batches.stop() }
         while let batch = try batches.next() {
             try context.checkCancellation()
-            let whitened = try DeepSSMTrain.torch { try network.evaluateBatch(images: batch.images, shape: shape) }
+            let shapes = try network.predict(images: batch.images, normalization: normalization, pca: pca)
             for (slot, index) in batch.indices.enumerated() {
-                let predicted = Array(whitened[(slot * k)..<((slot + 1) * k)])
-                let scores = normalization.unwhiten(predicted)
-                let world = pca.reconstruct(scores: scores)
+                let (predicted, scores, world) = (shapes[slot].whitened, shapes[slot].scores, shapes[slot].world)
                 let local = try frames.map { try $0.worldToLocal(batch.ids[slot]).apply(world) }
                 predictions.set(index, scores: scores, world: world, local: local)
                 if !batch.targets.isEmpty {

@@ -15,7 +15,7 @@ public struct DeepSSMTrain: Stage {
     public static let summary = "train the DeepSSM network to regress whitened PCA scores from images"
     public static let inputs = [
         Port("loaders", "deepssm-loaders output: train/val/test splits and normalization"),
-        Port("pca", "augment's PCA model (pca.h5): the fixed decoder of fine-tuning, needed when fine_tune_epochs > 0",
+        Port("pca", "augment's PCA model (pca.h5): the fixed decoder of fine-tuning, needed when fine_tune_epochs > 0, and for variant tl (its training particles)",
              optional: true),
     ]
     public static let outputs = [
@@ -46,7 +46,7 @@ public struct DeepSSMTrain: Stage {
         /// a CUDA device when they fit its free memory, else streamed; `device`
         /// or `stream` to choose (StageResidency). Never in the key: it changes no byte.
         public var residency: String? = nil
-        public static let optionalParameters = ["precision", "residency"]
+        public static let optionalParameters = ["precision", "residency"] + tlParameterNames
         public static let unkeyedParameters = ["residency"]
         /// Deterministic algorithms: on the CPU, same inputs give the same weights
         /// (on CUDA, where max-pool backward has no deterministic kernel, runs
@@ -88,6 +88,20 @@ public struct DeepSSMTrain: Stage {
         public var intensity_blur = 0.0
         public var intensity_blur_p = 1.0
 
+        // TL-DeepSSM (DeepSSMTrain+TL.swift, docs/training-recipe.md; ShapeWorks' `tl_net`
+        // keys): optional, so that they stay out of the stage key until set.
+        /// `base` when left out (the DeepSSM network), or `tl`.
+        public var variant: String? = nil
+        public var tl_ae_epochs: Int? = nil
+        public var tl_tf_epochs: Int? = nil
+        public var tl_joint_epochs: Int? = nil
+        public var tl_alpha: Double? = nil
+        public var tl_a_ae: Double? = nil
+        public var tl_c_ae: Double? = nil
+        public var tl_a_lat: Double? = nil
+        public var tl_c_lat: Double? = nil
+        public var tl_latent_dim: Int? = nil
+
         public init() {}
 
         public func validate() -> [ParameterIssue] {
@@ -114,7 +128,7 @@ public struct DeepSSMTrain: Stage {
             if !(fine_tune_learning_rate > 0) {
                 issues.append(.init("fine_tune_learning_rate", "must be positive, got \(fine_tune_learning_rate)"))
             }
-            return issues + recipeIssues()
+            return issues + recipeIssues() + tlIssues()
         }
     }
 
@@ -129,6 +143,7 @@ public struct DeepSSMTrain: Stage {
     static let fineTuneMemoIgnored: Set<String> = ["fine_tune_epochs", "log_scale", "residency"]
 
     public func run(_ params: Params, context: StageContext) async throws {
+        if params.isTL { return try runTL(params, context: context) }
         let loaders = LoaderArtifact(try context.input("loaders"))
         let normalization = try loaders.normalization()
         let train = try loaders.reader(.train, batchSize: params.batch_size, shuffle: true, seed: UInt64(params.seed))
