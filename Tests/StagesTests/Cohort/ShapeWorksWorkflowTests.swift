@@ -40,7 +40,7 @@ final class ShapeWorksWorkflowTests: XCTestCase {
         XCTAssertEqual(run.status, 0, run.output)
         XCTAssertTrue(run.output.contains(" 7 ran, 0 cached, 0 failed"), run.output)
         let show = try SSMFlowProcess.run(["cache", "show", "split", "--cache-dir", cache], in: work)
-        XCTAssertTrue(show.output.contains("train: 4 subjects, test: 3 of 7"), show.output)
+        XCTAssertTrue(show.output.contains("train: 4 subjects, validation: 0, test: 3 of 7"), show.output)
 
         // The results as ShapeWorks opens them: a project listing images, meshes and particles.
         let predictions = work.appendingPathComponent("sw-predictions")
