@@ -153,7 +153,9 @@ let package = Package(
             linkerSettings: vtkModules.map { .linkedLibrary("vtk\($0)-\(vtkVersion)") }
                 + [.linkedLibrary("X11"), .unsafeFlags(["-Xlinker", "-Bsymbolic-functions"])]
         ),
-        .target(name: "TorchKit", dependencies: ["CTorchShim", "HDF5Kit"]),
+        // glibc's heap policy for libtorch's large CPU buffers while training (TorchKit.HostHeap).
+        .target(name: "CHostHeap"),
+        .target(name: "TorchKit", dependencies: ["CTorchShim", "CHostHeap", "HDF5Kit"]),
         .target(name: "HDF5Kit", dependencies: ["CHDF5"]),
         .target(name: "GeometryKit", dependencies: ["CVTKShim", "CITKShim", "CZlib"],
                 linkerSettings: [.linkedLibrary("z")]),

@@ -1,6 +1,11 @@
 import SSMFlowCLI
 import Stages
+import TorchKit
 import Workflow
+
+// One malloc arena for every thread, set before any thread allocates: training
+// then keeps its large buffers between steps (TorchKit's HostHeap).
+HostHeap.useSingleArena()
 
 // `ssmflow`: the engine's built-in kinds plus every kind of the femur pipeline.
 var registry = StageRegistry(StageCatalog.all)

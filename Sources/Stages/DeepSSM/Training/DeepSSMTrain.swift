@@ -143,13 +143,23 @@ public struct DeepSSMTrain: Stage {
     static let fineTuneMemoIgnored: Set<String> = ["fine_tune_epochs", "log_scale", "residency"]
 
     public func run(_ params: Params, context: StageContext) async throws {
-        if params.isTL { return try runTL(params, context: context) }
+        // Large CPU buffers stay in the heap between steps (see `HostHeap`).
+        try HostHeap.keepingLargeBlocks {
+            if params.isTL { return try runTL(params, context: context) }
+            try runBase(params, context: context)
+        }
+    }
+
+    func runBase(_ params: Params, context: StageContext) throws {
         let loaders = LoaderArtifact(try context.input("loaders"))
         let normalization = try loaders.normalization()
         let train = try loaders.reader(.train, batchSize: params.batch_size, shuffle: true, seed: UInt64(params.seed))
         let validation = try loaders.reader(.validation, batchSize: params.batch_size)
         let shape = try Self.checkLoaders(train: train, validation: validation, normalization: normalization)
         let decoder = try Self.fineTuneDecoder(params, normalization: normalization, context: context)
+        // With a PCA model connected, validation also reports particle errors (mm) in the log.
+        let particleDecoder = try decoder
+            ?? (context.hasInput("pca") ? PCADecoder(pca: try PCAModel.input(of: context), normalization: normalization) : nil)
 
         let device: TorchDevice
         do {
@@ -212,7 +222,8 @@ public struct DeepSSMTrain: Stage {
                 try Self.torch { try Torch.manualSeed(Self.epochSeed(params.seed, epoch: epoch)) }
                 try Self.torch { try network.setLearningRate(rate) }
                 let trained = try Self.torch { try trainer.trainEpoch(epoch, of: params.epochs, clock: &clock) }
-                let validated = epoch % params.val_freq == 0 ? try Self.torch { try trainer.validate() } : nil
+                let validated = epoch % params.val_freq == 0
+                    ? try Self.torch { try trainer.validate(particles: particleDecoder) } : nil
                 try Self.finishEpoch(epoch, phase: .training, rate: rate, trained: trained, validated: validated,
                                      started: started, network: network, history: &history, context: context,
                                      timing: &timing, attributes: ["batches_done": .int(Int64(train.batchesPerEpoch))])
@@ -258,8 +269,12 @@ public struct DeepSSMTrain: Stage {
         switch phase {
         case .training:
             history.epochs.append(row)
-            context.log(String(format: "epoch %d: train error %.4g (rel %.4g), val error %@ (rel %@), %.1f s",
-                               epoch, row.trainError, row.trainRelativeError, validation.0, validation.1, seconds))
+            let particles = validated?.particles.map {
+                String(format: ", val particles %.4g mm (rel %.4g)", $0.rmse, $0.relative)
+            } ?? ""
+            context.log(String(format: "epoch %d: train error %.4g (rel %.4g), val error %@ (rel %@)%@, %.1f s",
+                               epoch, row.trainError, row.trainRelativeError, validation.0, validation.1,
+                               particles, seconds))
         case .fineTuning:
             history.fineTune.append(row)
             context.log(String(format: "fine-tune epoch %d: train particle RMSE %.4g mm (rel %.4g), val %@ mm (rel %@), %.1f s",

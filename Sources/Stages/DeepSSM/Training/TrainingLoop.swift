@@ -28,6 +28,9 @@ final class TrainingLoop {
     struct Errors {
         var error: Double
         var relativeError: Double
+        /// Score validation with a PCA model at hand: the same predictions as
+        /// particles, RMSE in mm and MSE relative to the mean shape's (logged only).
+        var particles: (rmse: Double, relative: Double)? = nil
     }
 
     /// Progress across the whole training, for the live ETA.
@@ -98,14 +101,23 @@ final class TrainingLoop {
     /// evaluation mode makes the result independent of how samples are batched.
     /// With a decoder, the errors are on particles (mm) and relative to the
     /// decoder's mean shape.
-    func validate(decoder: PCADecoder? = nil) throws -> Errors {
+    /// `particles` (score validation only) adds the particle errors of the same
+    /// predictions through that decoder.
+    func validate(decoder: PCADecoder? = nil, particles: PCADecoder? = nil) throws -> Errors {
         let batches = feed?.validationBatches(validation) ?? validation.batches(epoch: 0)
         defer { batches.stop() }
         let k = network.outputCount
         var sumError = 0.0, sumRelative = 0.0, count = 0
+        var particleError = 0.0, particleRelative = 0.0
         while let batch = try batches.next() {
             try context.checkCancellation()
             let scores = try feed?.evaluate(batch, network: network) ?? network.evaluateBatch(images: batch.images, shape: shape)
+            if decoder == nil, let particles {
+                let (rmse, relative) = Self.sampleErrors(particles.decode(scores), particles.decode(batch.targets),
+                                                         count: batch.count, center: particles.bias)
+                particleError += rmse
+                particleRelative += relative
+            }
             // Scores are compared as they are (reference: zero), particles after
             // decoding (reference: the decoder's mean shape).
             let predictions = decoder?.decode(scores) ?? scores
@@ -129,7 +141,32 @@ final class TrainingLoop {
         guard count > 0 else {
             throw StageFailure("the validation split is empty; give deepssm-loaders a larger pool or validation fraction")
         }
-        return Errors(error: sumError / Double(count), relativeError: sumRelative / Double(count))
+        var errors = Errors(error: sumError / Double(count), relativeError: sumRelative / Double(count))
+        if decoder == nil, particles != nil {
+            errors.particles = (particleError / Double(count), particleRelative / Double(count))
+        }
+        return errors
+    }
+
+    /// Sums over the `count` samples of `predictions` against `targets` (rows of
+    /// `center.count` values): √MSE, and MSE relative to `center`'s.
+    static func sampleErrors(_ predictions: [Float], _ targets: [Float], count: Int,
+                             center: [Float]) -> (rmse: Double, relative: Double) {
+        let width = center.count
+        var rmse = 0.0, relative = 0.0
+        for s in 0..<count {
+            let range = (s * width)..<((s + 1) * width)
+            var sum = 0.0
+            for i in range {
+                let d = Double(predictions[i]) - Double(targets[i])
+                sum += d * d
+            }
+            let mse = sum / Double(width)
+            rmse += mse.squareRoot()
+            let reference = meanSquareDistance(Array(targets[range]), center)
+            if reference > 0 { relative += mse / reference }
+        }
+        return (rmse, relative)
     }
 
     /// Mean squared difference of `values` (whole vectors of `center.count`) from `center`.
