@@ -190,7 +190,7 @@ let package = Package(
 
         // MARK: benchmarks
         .executableTarget(name: "torch-bench", dependencies: ["TorchKit"], path: "bench/torch",
-                          exclude: ["run.sh", "deepssm.py", "step.py", "RESULTS.md"]),
+                          exclude: ["run.sh", "heap.sh", "deepssm.py", "step.py", "RESULTS.md"]),
 
         // MARK: benchmarks
         .executableTarget(name: "augment-bench", dependencies: ["Stages", "ShapeModel", "GeometryKit"], path: "bench/augment",

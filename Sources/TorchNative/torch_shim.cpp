@@ -63,72 +63,8 @@ struct ctorch_model {
     std::vector<torch::Tensor> queued_losses;
     int64_t depth = 0, height = 0, width = 0, outputs = 0, flattened = 0;
 
-    // One named piece of state: a tensor, or an Adam step counter.
-    struct Entry {
-        std::string name;
-        torch::Tensor tensor;
-        int64_t *step = nullptr;
-    };
-
-    torch::optim::AdamParamState *adam_state(const torch::Tensor &parameter) const {
-        auto found = adam->state().find(state_key(adam->state(), parameter));
-        if (found == adam->state().end()) return nullptr;
-        return static_cast<torch::optim::AdamParamState *>(found->second.get());
-    }
-
-    torch::optim::AdamParamState &make_adam_state(const torch::Tensor &parameter) {
-        if (auto *existing = adam_state(parameter)) return *existing;
-        auto state = std::make_unique<torch::optim::AdamParamState>();
-        state->exp_avg(torch::zeros_like(parameter, at::MemoryFormat::Preserve));
-        state->exp_avg_sq(torch::zeros_like(parameter, at::MemoryFormat::Preserve));
-        auto *raw = state.get();
-        adam->state()[state_key(adam->state(), parameter)] = std::move(state);
-        return *raw;
-    }
-
-    // Parameters then buffers per submodule (PyTorch's state_dict order), then
-    // the optimizer state of the parameters that have some.
-    std::vector<Entry> entries() const {
-        std::vector<Entry> list;
-        for (const auto &child : net->named_children()) {
-            for (const auto &p : child.value()->named_parameters(false)) {
-                list.push_back({child.key() + "." + p.key(), p.value()});
-            }
-            for (const auto &b : child.value()->named_buffers(false)) {
-                list.push_back({child.key() + "." + b.key(), b.value()});
-            }
-        }
-        for (const auto &p : net->named_parameters(true)) {
-            auto *state = adam_state(p.value());
-            if (state == nullptr) continue;
-            const std::string prefix = "optimizer/" + p.key() + "/";
-            list.push_back({prefix + "step", torch::Tensor(), &state->step()});
-            list.push_back({prefix + "exp_avg", state->exp_avg()});
-            list.push_back({prefix + "exp_avg_sq", state->exp_avg_sq()});
-        }
-        return list;
-    }
-
-    // The entry `name`, creating Adam state for an `optimizer/...` name when absent.
-    Entry find(const std::string &name, bool create) {
-        for (auto &entry : entries()) {
-            if (entry.name == name) return entry;
-        }
-        const std::string prefix = "optimizer/";
-        const auto slash = name.rfind('/');
-        if (create && name.rfind(prefix, 0) == 0 && slash > prefix.size()) {
-            const std::string parameter = name.substr(prefix.size(), slash - prefix.size());
-            for (const auto &p : net->named_parameters(true)) {
-                if (p.key() != parameter) continue;
-                make_adam_state(p.value());
-                for (auto &entry : entries()) {
-                    if (entry.name == name) return entry;
-                }
-            }
-        }
-        throw std::invalid_argument("the model has no state entry named '" + name +
-                                    "'; it may come from a network of another size or kind");
-    }
+    // Its state entries (parameters, buffers, Adam state) for checkpoints.
+    ModelState state() { return ModelState(*net, *adam, "model"); }
 
     void check_input(int64_t d, int64_t h, int64_t w, int64_t k) const {
         if (d != depth || h != height || w != width) {
@@ -413,69 +349,24 @@ ctorch_status ctorch_model_train_particles_batch(ctorch_model *model, const floa
 }
 
 int64_t ctorch_model_state_count(const ctorch_model *model) {
-    try { return static_cast<int64_t>(model->entries().size()); } catch (...) { return 0; }
+    return const_cast<ctorch_model *>(model)->state().count();
 }
 
 ctorch_status ctorch_model_state_entry(const ctorch_model *model, int64_t index, char **name,
                                        ctorch_dtype *dtype, int32_t *rank, int64_t *shape,
                                        char **error) {
-    return guarded(error, [&] {
-        const auto list = model->entries();
-        if (index < 0 || index >= static_cast<int64_t>(list.size())) {
-            return fail(error, "state entry index " + std::to_string(index) + " is out of range 0..<" +
-                                   std::to_string(list.size()));
-        }
-        const auto &entry = list[static_cast<size_t>(index)];
-        if (entry.step != nullptr) {
-            *dtype = CTORCH_INT64;
-            *rank = 0;
-        } else {
-            if (entry.tensor.dim() > CTORCH_MAX_RANK) return fail(error, "tensor rank exceeds CTORCH_MAX_RANK");
-            *dtype = ctorch_type(entry.tensor.scalar_type());
-            *rank = static_cast<int32_t>(entry.tensor.dim());
-            for (int64_t i = 0; i < entry.tensor.dim(); ++i) shape[i] = entry.tensor.size(i);
-        }
-        *name = copy_string(entry.name);
-        return CTORCH_OK;
-    });
+    return const_cast<ctorch_model *>(model)->state().describe(index, name, dtype, rank, shape, error);
 }
 
 ctorch_status ctorch_model_state_read(const ctorch_model *model, const char *name,
                                       ctorch_dtype dtype, void *values, int64_t count,
                                       char **error) {
-    return guarded(error, [&] {
-        auto entry = const_cast<ctorch_model *>(model)->find(name, false);
-        torch::Tensor tensor = entry.step != nullptr ? torch::tensor(*entry.step, torch::kLong) : entry.tensor;
-        if (tensor.scalar_type() != scalar_type(dtype) || tensor.numel() != count) {
-            return fail(error, "state entry '" + entry.name + "' is " + c10::toString(tensor.scalar_type()) +
-                                   " with " + std::to_string(tensor.numel()) + " elements, not " +
-                                   c10::toString(scalar_type(dtype)) + " with " + std::to_string(count));
-        }
-        auto host = tensor.detach().to(torch::kCPU).contiguous();
-        std::memcpy(values, host.data_ptr(), host.nbytes());
-        return CTORCH_OK;
-    });
+    return const_cast<ctorch_model *>(model)->state().read(name, dtype, values, count, error);
 }
 
 ctorch_status ctorch_model_state_write(ctorch_model *model, const char *name, ctorch_dtype dtype,
                                        const void *values, int64_t count, char **error) {
-    return guarded(error, [&] {
-        auto entry = model->find(name, true);
-        torch::Tensor target = entry.step != nullptr ? torch::tensor(int64_t(0), torch::kLong) : entry.tensor;
-        if (target.scalar_type() != scalar_type(dtype) || target.numel() != count) {
-            return fail(error, "state entry '" + entry.name + "' is " + c10::toString(target.scalar_type()) +
-                                   " with " + std::to_string(target.numel()) + " elements; got " +
-                                   c10::toString(scalar_type(dtype)) + " with " + std::to_string(count));
-        }
-        if (entry.step != nullptr) {
-            *entry.step = *static_cast<const int64_t *>(values);
-            return CTORCH_OK;
-        }
-        torch::NoGradGuard no_grad;
-        auto source = torch::from_blob(const_cast<void *>(values), target.sizes(), target.scalar_type());
-        target.copy_(source);
-        return CTORCH_OK;
-    });
+    return model->state().write(name, dtype, values, count, error);
 }
 
 ctorch_status ctorch_save_tensor_dict(const char *path, int64_t count, const char *const *names,

@@ -3,8 +3,14 @@
 //
 // usage: torch-bench DEPTH HEIGHT WIDTH BATCH STEPS THREADS | --version
 // Prints one line per timed step: `swift <seconds>`.
+//
+// As in `ssmflow`, the process allocates from one malloc arena and the steps run
+// on a thread of their own inside `HostHeap.keepingLargeBlocks`;
+// SSMFLOW_HOST_HEAP=system measures glibc's defaults instead (bench/torch/heap.sh).
 import Foundation
 import TorchKit
+
+HostHeap.useSingleArena()
 
 if CommandLine.arguments.dropFirst().first == "--version" {
     print(Torch.version)
@@ -17,6 +23,7 @@ guard arguments.count == 6 else {
 }
 let shape = InputShape(depth: arguments[0], height: arguments[1], width: arguments[2])
 let (batch, steps, threads) = (arguments[3], arguments[4], arguments[5])
+@Sendable func trainSteps() {
 do {
     try Torch.setThreads(threads)
     let net = try DeepSSMNetwork(inputShape: shape, outputCount: 6, seed: 0, learningRate: 1e-4)
@@ -34,3 +41,14 @@ do {
     FileHandle.standardError.write(Data("torch-bench: \(error)\n".utf8))
     exit(1)
 }
+}
+
+// A worker thread, like a stage's: its allocations take the arena a thread gets.
+let finished = DispatchSemaphore(value: 0)
+let worker = Thread {
+    HostHeap.keepingLargeBlocks { trainSteps() }
+    finished.signal()
+}
+worker.stackSize = 8 << 20
+worker.start()
+finished.wait()
