@@ -113,30 +113,16 @@ final class TrainingLoop {
             try context.checkCancellation()
             let scores = try feed?.evaluate(batch, network: network) ?? network.evaluateBatch(images: batch.images, shape: shape)
             if decoder == nil, let particles {
-                let (rmse, relative) = Self.sampleErrors(particles.decode(scores), particles.decode(batch.targets),
-                                                         count: batch.count, center: particles.bias)
-                particleError += rmse
-                particleRelative += relative
+                Self.addErrors(particles.decode(scores), particles.decode(batch.targets), count: batch.count,
+                               width: particles.particleValues, center: particles.bias,
+                               rmse: &particleError, relative: &particleRelative)
             }
             // Scores are compared as they are (reference: zero), particles after
             // decoding (reference: the decoder's mean shape).
-            let predictions = decoder?.decode(scores) ?? scores
-            let targets = decoder?.decode(batch.targets) ?? batch.targets
-            let width = decoder?.particleValues ?? k
-            let center = decoder?.bias ?? [0]
-            for s in 0..<batch.count {
-                let range = (s * width)..<((s + 1) * width)
-                var sum = 0.0
-                for i in range {
-                    let d = Double(predictions[i]) - Double(targets[i])
-                    sum += d * d
-                }
-                let mse = sum / Double(width)
-                sumError += mse.squareRoot()
-                let reference = Self.meanSquareDistance(Array(targets[range]), center)
-                if reference > 0 { sumRelative += mse / reference }
-                count += 1
-            }
+            Self.addErrors(decoder?.decode(scores) ?? scores, decoder?.decode(batch.targets) ?? batch.targets,
+                           count: batch.count, width: decoder?.particleValues ?? k, center: decoder?.bias ?? [0],
+                           rmse: &sumError, relative: &sumRelative)
+            count += batch.count
         }
         guard count > 0 else {
             throw StageFailure("the validation split is empty; give deepssm-loaders a larger pool or validation fraction")
@@ -148,12 +134,11 @@ final class TrainingLoop {
         return errors
     }
 
-    /// Sums over the `count` samples of `predictions` against `targets` (rows of
-    /// `center.count` values): √MSE, and MSE relative to `center`'s.
-    static func sampleErrors(_ predictions: [Float], _ targets: [Float], count: Int,
-                             center: [Float]) -> (rmse: Double, relative: Double) {
-        let width = center.count
-        var rmse = 0.0, relative = 0.0
+    /// Adds, sample by sample, the √MSE of each of the `count` rows of `width`
+    /// values of `predictions` against `targets` to `rmse`, and its MSE relative
+    /// to the targets' mean square distance from `center` to `relative`.
+    static func addErrors(_ predictions: [Float], _ targets: [Float], count: Int, width: Int, center: [Float],
+                          rmse: inout Double, relative: inout Double) {
         for s in 0..<count {
             let range = (s * width)..<((s + 1) * width)
             var sum = 0.0
@@ -166,7 +151,6 @@ final class TrainingLoop {
             let reference = meanSquareDistance(Array(targets[range]), center)
             if reference > 0 { relative += mse / reference }
         }
-        return (rmse, relative)
     }
 
     /// Mean squared difference of `values` (whole vectors of `center.count`) from `center`.
