@@ -9,50 +9,28 @@ import XCTest
 /// `deepssm-train` with `fine_tune_epochs`: fine-tuning on particles through
 /// the fixed PCA decoder.
 final class DeepSSMFineTuneTests: XCTestCase {
-    private var root: URL!
-    private var loaders: URL!
-    private var pca: URL!
-
-    /// Three particles, two of three modes kept; the modes are orthonormal.
-    static let model: PCAModel = {
-        let s = 1 / 2.0.squareRoot()
-        var modes = [Double](repeating: 0, count: 9 * 3)
-        modes[0 * 3 + 0] = s; modes[4 * 3 + 0] = s        // mode 0: x of particle 0, y of particle 1
-        modes[2 * 3 + 1] = s; modes[8 * 3 + 1] = -s       // mode 1: z of particle 0, −z of particle 2
-        modes[6 * 3 + 2] = 1                              // mode 2: x of particle 2
-        return PCAModel(mean: [1, 2, 3, 4, 5, 6, 7, 8, 9], eigenvalues: [9, 4, 1], modes: modes,
-                        scores: [[0, 0], [1, 1], [-1, -1]], numModes: 2)
-    }()
+    private var fixture: TrainingFixture!
+    private var loaders: URL { fixture.loaders }
 
     override func setUpWithError() throws {
-        root = try temporaryTestDirectory("deepssm-fine-tune-tests")
-        loaders = root.appendingPathComponent("loaders")
-        var fixture = LoadersFixture()
-        fixture.scoreMean = [0.5, -1]
-        fixture.scoreStd = [3, 2]
-        try fixture.write(to: loaders)
-        pca = root.appendingPathComponent("pca.h5")
-        try Self.model.write(to: pca)
+        fixture = try TrainingFixture("deepssm-fine-tune-tests") {
+            $0.scoreMean = [0.5, -1]
+            $0.scoreStd = [3, 2]
+        }
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+    override func tearDownWithError() throws { fixture.remove() }
 
     private func params(epochs: Int = 1, fineTune: Int) -> DeepSSMTrain.Params {
-        var p = DeepSSMTrain.Params()
-        p.epochs = epochs
-        p.fine_tune_epochs = fineTune
-        p.fine_tune_learning_rate = 1e-3
-        p.batch_size = 2
-        p.learning_rate = 1e-3
-        p.device = "cpu"
-        p.threads = 1
-        return p
+        TrainingFixture.params {
+            $0.epochs = epochs
+            $0.fine_tune_epochs = fineTune
+            $0.fine_tune_learning_rate = 1e-3
+        }
     }
 
     private func context(memo: String = "memo", pca: Bool = true) throws -> DeepSSMTestContext {
-        var inputs = ["loaders": loaders!]
-        if pca { inputs["pca"] = self.pca }
-        return try DeepSSMTestContext(root: root, inputs: inputs, memoDirectory: root.appendingPathComponent(memo))
+        try fixture.context(memo: memo, pca: pca)
     }
 
     private func finalModel(_ context: DeepSSMTestContext) throws -> Data {
@@ -61,11 +39,11 @@ final class DeepSSMFineTuneTests: XCTestCase {
 
     func test_decoder_ofWhitenedScores_isThePCAReconstruction() throws {
         let normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
-        let decoder = try PCADecoder(pca: Self.model, normalization: normalization)
+        let decoder = try PCADecoder(pca: tinyPCAModel, normalization: normalization)
         XCTAssertEqual(decoder.particleValues, 9)
         for scores in [[0.0, 0.0], [2.5, -1.5], [-4, 3]] {
             let decoded = decoder.decode(normalization.whiten(scores))
-            let expected = Self.model.reconstruct(scores: scores).flattened
+            let expected = tinyPCAModel.reconstruct(scores: scores).flattened
             for (d, e) in zip(decoded, expected) { XCTAssertEqual(Double(d), e, accuracy: 1e-5) }
         }
     }
@@ -74,7 +52,7 @@ final class DeepSSMFineTuneTests: XCTestCase {
         var normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
         normalization.scoreMean = [0, 0, 0]
         normalization.scoreStd = [1, 1, 1]
-        XCTAssertThrowsError(try PCADecoder(pca: Self.model, normalization: normalization)) { error in
+        XCTAssertThrowsError(try PCADecoder(pca: tinyPCAModel, normalization: normalization)) { error in
             XCTAssertTrue("\(error)".contains("the loaders whiten 3 scores but the PCA model keeps 2 modes"), "\(error)")
         }
     }

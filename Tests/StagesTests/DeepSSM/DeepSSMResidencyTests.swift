@@ -9,34 +9,28 @@ import XCTest
 /// the streamed, per-batch path; a clear failure when `device` does not fit;
 /// issues for bad values; never part of the stage key.
 final class DeepSSMResidencyTests: XCTestCase {
-    private var root: URL!
-    private var loaders: URL!
+    private var fixture: TrainingFixture!
+    private var root: URL { fixture.root }
+    private var loaders: URL { fixture.loaders }
 
     override func setUpWithError() throws {
-        root = try temporaryTestDirectory("deepssm-residency-tests")
-        loaders = root.appendingPathComponent("loaders")
-        var fixture = LoadersFixture()
-        fixture.trainCount = 5  // batches of 2, 2 and 1
-        fixture.valCount = 3
-        try fixture.write(to: loaders)
+        fixture = try TrainingFixture("deepssm-residency-tests", writePCA: false) {
+            $0.trainCount = 5  // batches of 2, 2 and 1
+            $0.valCount = 3
+        }
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+    override func tearDownWithError() throws { fixture.remove() }
 
     private func params(_ edit: (inout DeepSSMTrain.Params) -> Void = { _ in }) -> DeepSSMTrain.Params {
-        var p = DeepSSMTrain.Params()
-        p.epochs = 2
-        p.batch_size = 2
-        p.learning_rate = 1e-3
-        p.device = "cpu"
-        p.threads = 1
-        edit(&p)
-        return p
+        TrainingFixture.params {
+            $0.epochs = 2
+            edit(&$0)
+        }
     }
 
     private func context(loaders: URL? = nil) throws -> DeepSSMTestContext {
-        try DeepSSMTestContext(root: root, inputs: ["loaders": loaders ?? self.loaders],
-                               memoDirectory: root.appendingPathComponent("memo-\(UUID().uuidString)"))
+        try fixture.context(memo: "memo-\(UUID().uuidString)", pca: false, loaders: loaders)
     }
 
     private func outputs(_ context: DeepSSMTestContext) throws -> [String: Data] {

@@ -8,40 +8,31 @@ import XCTest
 
 /// `deepssm-train` with `variant: tl` (TL-DeepSSM), and `deepssm-predict` on its model.
 final class TLDeepSSMTrainTests: XCTestCase {
-    private var root: URL!
-    private var loaders: URL!
-    private var pca: URL!
+    private var fixture: TrainingFixture!
+    private var root: URL { fixture.root }
+    private var loaders: URL { fixture.loaders }
+    private var pca: URL { fixture.pca }
 
     override func setUpWithError() throws {
-        root = try temporaryTestDirectory("tl-deepssm-train-tests")
-        loaders = root.appendingPathComponent("loaders")
-        var fixture = LoadersFixture()
-        fixture.scoreMean = [0.5, -1]
-        fixture.scoreStd = [3, 2]
-        try fixture.write(to: loaders)
-        pca = root.appendingPathComponent("pca.h5")
-        try DeepSSMFineTuneTests.model.write(to: pca)
+        fixture = try TrainingFixture("tl-deepssm-train-tests") {
+            $0.scoreMean = [0.5, -1]
+            $0.scoreStd = [3, 2]
+        }
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+    override func tearDownWithError() throws { fixture.remove() }
 
     private func params(ae: Int = 2, tf: Int = 1, joint: Int = 2) -> DeepSSMTrain.Params {
-        var p = DeepSSMTrain.Params()
-        p.variant = "tl"
-        p.tl_ae_epochs = ae
-        p.tl_tf_epochs = tf
-        p.tl_joint_epochs = joint
-        p.batch_size = 2
-        p.learning_rate = 1e-3
-        p.device = "cpu"
-        p.threads = 1
-        return p
+        TrainingFixture.params {
+            $0.variant = "tl"
+            $0.tl_ae_epochs = ae
+            $0.tl_tf_epochs = tf
+            $0.tl_joint_epochs = joint
+        }
     }
 
     private func context(memo: String = "memo", pca: Bool = true) throws -> DeepSSMTestContext {
-        var inputs = ["loaders": loaders!]
-        if pca { inputs["pca"] = self.pca }
-        return try DeepSSMTestContext(root: root, inputs: inputs, memoDirectory: root.appendingPathComponent(memo))
+        try fixture.context(memo: memo, pca: pca)
     }
 
     private func model(_ context: DeepSSMTestContext, _ which: String = "final") throws -> Data {

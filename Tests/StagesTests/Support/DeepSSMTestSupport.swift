@@ -4,6 +4,7 @@ import TorchKit
 import Workflow
 import WorkflowTesting
 @testable import Stages
+import ShapeModel
 
 /// The context the DeepSSM stage tests run in: `WorkflowTesting`'s real
 /// scratch context, its memo slots in a cache at `memoDirectory` (tests that
@@ -106,3 +107,54 @@ func writeModelDirectory(_ network: DeepSSMNetwork, epoch: Int, loaders: URL, to
     try FileManager.default.copyItem(at: LoaderArtifact(loaders).normalizationURL,
                                      to: LoaderArtifact.normalizationURL(in: model))
 }
+
+/// The scratch setting of the `deepssm-train` tests: a directory with a
+/// loaders artefact (`LoadersFixture`, edited by the test) and, when asked,
+/// `tinyPCAModel` as `pca.h5`; contexts over them; the CPU parameters.
+struct TrainingFixture {
+    let root: URL
+    let loaders: URL
+    let pca: URL
+
+    init(_ name: String, writePCA: Bool = true, edit: (inout LoadersFixture) -> Void = { _ in }) throws {
+        root = try temporaryTestDirectory(name)
+        loaders = root.appendingPathComponent("loaders")
+        pca = root.appendingPathComponent("pca.h5")
+        var fixture = LoadersFixture()
+        edit(&fixture)
+        try fixture.write(to: loaders)
+        if writePCA { try tinyPCAModel.write(to: pca) }
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: root) }
+
+    /// A context over the loaders (another loaders artefact when given) and,
+    /// with `pca`, the PCA model; memo slots in `root/memo`.
+    func context(memo: String = "memo", pca: Bool = true, loaders: URL? = nil) throws -> DeepSSMTestContext {
+        var inputs = ["loaders": loaders ?? self.loaders]
+        if pca { inputs["pca"] = self.pca }
+        return try DeepSSMTestContext(root: root, inputs: inputs, memoDirectory: root.appendingPathComponent(memo))
+    }
+
+    /// Batch 2, learning rate 1e-3, one CPU thread, then `edit`.
+    static func params(_ edit: (inout DeepSSMTrain.Params) -> Void = { _ in }) -> DeepSSMTrain.Params {
+        var p = DeepSSMTrain.Params()
+        p.batch_size = 2
+        p.learning_rate = 1e-3
+        p.device = "cpu"
+        p.threads = 1
+        edit(&p)
+        return p
+    }
+}
+
+/// Three particles, two of three modes kept; the modes are orthonormal.
+let tinyPCAModel: PCAModel = {
+    let s = 1 / 2.0.squareRoot()
+    var modes = [Double](repeating: 0, count: 9 * 3)
+    modes[0 * 3 + 0] = s; modes[4 * 3 + 0] = s        // mode 0: x of particle 0, y of particle 1
+    modes[2 * 3 + 1] = s; modes[8 * 3 + 1] = -s       // mode 1: z of particle 0, −z of particle 2
+    modes[6 * 3 + 2] = 1                              // mode 2: x of particle 2
+    return PCAModel(mean: [1, 2, 3, 4, 5, 6, 7, 8, 9], eigenvalues: [9, 4, 1], modes: modes,
+                    scores: [[0, 0], [1, 1], [-1, -1]], numModes: 2)
+}()

@@ -151,26 +151,13 @@ public struct DeepSSMTrain: Stage {
     }
 
     func runBase(_ params: Params, context: StageContext) throws {
-        let loaders = LoaderArtifact(try context.input("loaders"))
-        let normalization = try loaders.normalization()
-        let train = try loaders.reader(.train, batchSize: params.batch_size, shuffle: true, seed: UInt64(params.seed))
-        let validation = try loaders.reader(.validation, batchSize: params.batch_size)
-        let shape = try Self.checkLoaders(train: train, validation: validation, normalization: normalization)
+        let setup = try TrainingSetup(params, context: context)
+        let (loaders, normalization, train, validation) = (setup.loaders, setup.normalization, setup.train, setup.validation)
+        let (shape, device) = (setup.shape, setup.device)
         let decoder = try Self.fineTuneDecoder(params, normalization: normalization, context: context)
         // With a PCA model connected, validation also reports particle errors (mm) in the log.
         let particleDecoder = try decoder
             ?? (context.hasInput("pca") ? PCADecoder(pca: try PCAModel.input(of: context), normalization: normalization) : nil)
-
-        let device: TorchDevice
-        do {
-            device = try Torch.resolve(TorchDevice(rawValue: params.device) ?? .auto)
-            _ = try DeepSSMNetwork.flattenedSize(for: shape)
-            try Torch.setThreads(params.threads > 0 ? params.threads : max(context.threads, 1))
-            // CUDA's max-pool backward has no deterministic kernel: warn there, fail nowhere.
-            try Torch.setDeterministic(params.deterministic, warnOnly: device == .cuda)
-        } catch let error as TorchError {
-            throw StageFailure(error.message)
-        }
         context.log("training on \(device.rawValue) (libtorch \(Torch.version), \(Torch.threads) thread(s)), input \(shape), K = \(normalization.numModes), \(train.count) train / \(validation.count) validation samples")
 
         let line = try EpochCheckpoint.claimLine(context: context)

@@ -10,24 +10,13 @@ extension DeepSSMTrain {
     private typealias Phase = TLDeepSSMNetwork.Phase
 
     func runTL(_ params: Params, context: StageContext) throws {
-        let loaders = LoaderArtifact(try context.input("loaders"))
-        let normalization = try loaders.normalization()
-        let train = try loaders.reader(.train, batchSize: params.batch_size, shuffle: true, seed: UInt64(params.seed))
-        let validation = try loaders.reader(.validation, batchSize: params.batch_size)
-        let shape = try Self.checkLoaders(train: train, validation: validation, normalization: normalization)
+        let setup = try TrainingSetup(params, context: context)
+        let (loaders, normalization, train, validation) = (setup.loaders, setup.normalization, setup.train, setup.validation)
+        let (shape, device) = (setup.shape, setup.device)
         guard context.hasInput("pca") else {
             throw StageFailure("variant tl trains on particles, which it decodes from the loaders' scores with the PCA model, but no PCA model is connected; add `pca: augment.pca` to this stage's inputs")
         }
         let decoder = try PCADecoder(pca: try PCAModel.input(of: context), normalization: normalization)
-        let device: TorchDevice
-        do {
-            device = try Torch.resolve(TorchDevice(rawValue: params.device) ?? .auto)
-            _ = try DeepSSMNetwork.flattenedSize(for: shape)
-            try Torch.setThreads(params.threads > 0 ? params.threads : max(context.threads, 1))
-            try Torch.setDeterministic(params.deterministic, warnOnly: device == .cuda)
-        } catch let error as TorchError {
-            throw StageFailure(error.message)
-        }
         let (a, t, j) = (params.tlAutoencoderEpochs, params.tlTFlankEpochs, params.tlJointEpochs)
         let latent = params.tlLatentSize(numModes: normalization.numModes)
         context.log("TL-DeepSSM on \(device.rawValue) (libtorch \(Torch.version), \(Torch.threads) thread(s)), input \(shape), \(decoder.particleValues / 3) particles, latent \(latent); epochs: autoencoder \(a), T-flank \(t), joint \(j); \(train.count) train / \(validation.count) validation samples")
