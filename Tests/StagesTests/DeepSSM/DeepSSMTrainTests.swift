@@ -5,31 +5,25 @@ import XCTest
 @testable import Stages
 
 final class DeepSSMTrainTests: XCTestCase {
-    private var root: URL!
-    private var loaders: URL!
+    private var fixture: TrainingFixture!
+    private var root: URL { fixture.root }
+    private var loaders: URL { fixture.loaders }
 
     override func setUpWithError() throws {
-        root = try temporaryTestDirectory("deepssm-train-tests")
-        loaders = root.appendingPathComponent("loaders")
-        try LoadersFixture().write(to: loaders)
+        fixture = try TrainingFixture("deepssm-train-tests", writePCA: false)
     }
 
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: root) }
+    override func tearDownWithError() throws { fixture.remove() }
 
     private func params(epochs: Int, _ edit: (inout DeepSSMTrain.Params) -> Void = { _ in }) -> DeepSSMTrain.Params {
-        var p = DeepSSMTrain.Params()
-        p.epochs = epochs
-        p.batch_size = 2
-        p.learning_rate = 1e-3
-        p.device = "cpu"
-        p.threads = 1
-        edit(&p)
-        return p
+        TrainingFixture.params {
+            $0.epochs = epochs
+            edit(&$0)
+        }
     }
 
     private func context(memo: String = "memo", loaders: URL? = nil) throws -> DeepSSMTestContext {
-        try DeepSSMTestContext(root: root, inputs: ["loaders": loaders ?? self.loaders],
-                               memoDirectory: root.appendingPathComponent(memo))
+        try fixture.context(memo: memo, pca: false, loaders: loaders)
     }
 
     private func failure(_ params: DeepSSMTrain.Params, loaders: URL? = nil) async throws -> String {
