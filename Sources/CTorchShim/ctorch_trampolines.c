@@ -34,6 +34,7 @@ static struct {
     ctorch_status (*ctorch_model_train_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *targets, int64_t num_outputs, double *loss, char **error);
     ctorch_status (*ctorch_model_set_loss)(ctorch_model *model, ctorch_loss loss, double a, double c, char **error);
     ctorch_status (*ctorch_model_evaluate_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error);
+    ctorch_status (*ctorch_model_batchnorm_statistics)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, int32_t reset, char **error);
     ctorch_status (*ctorch_model_set_precision)(ctorch_model *model, ctorch_precision precision, char **error);
     double (*ctorch_model_learning_rate)(const ctorch_model *model);
     ctorch_status (*ctorch_model_set_learning_rate)(ctorch_model *model, double learning_rate, char **error);
@@ -128,6 +129,8 @@ static void load(void) {
     *(void **)&impl.ctorch_model_set_loss = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_evaluate_batch", &load_error))) return;
     *(void **)&impl.ctorch_model_evaluate_batch = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_batchnorm_statistics", &load_error))) return;
+    *(void **)&impl.ctorch_model_batchnorm_statistics = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_precision", &load_error))) return;
     *(void **)&impl.ctorch_model_set_precision = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_learning_rate", &load_error))) return;
@@ -333,6 +336,11 @@ ctorch_status ctorch_model_set_loss(ctorch_model *model, ctorch_loss loss, doubl
 ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error) {
     if (!ready()) { fail(error); return CTORCH_ERROR; }
     return impl.ctorch_model_evaluate_batch(model, images, batch, depth, height, width, predictions, num_outputs, error);
+}
+
+ctorch_status ctorch_model_batchnorm_statistics(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, int32_t reset, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_batchnorm_statistics(model, images, batch, depth, height, width, reset, error);
 }
 
 ctorch_status ctorch_model_set_precision(ctorch_model *model, ctorch_precision precision, char **error) {

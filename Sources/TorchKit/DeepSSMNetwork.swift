@@ -140,6 +140,24 @@ public final class DeepSSMNetwork {
         return predictions
     }
 
+    /// Precise batch-norm statistics: folds the batch-norm statistics of
+    /// `images` (a forward pass in training mode, no gradients) into the
+    /// running means and variances as an equal-weight average over the calls
+    /// since the last `reset`. Weights and optimizer state are untouched.
+    public func accumulateBatchNormStatistics(images: [Float], shape: InputShape, reset: Bool) throws {
+        guard shape.voxelCount > 0, images.count % shape.voxelCount == 0, !images.isEmpty else {
+            throw TorchError(operation: "recompute batch-norm statistics", message:
+                "\(images.count) image values are not a whole number of \(shape) volumes")
+        }
+        let batch = images.count / shape.voxelCount
+        try images.withUnsafeBufferPointer { x in
+            try torchCall("recompute batch-norm statistics on a batch of \(batch)") {
+                ctorch_model_batchnorm_statistics(handle, x.baseAddress, Int64(batch), Int64(shape.depth),
+                                                  Int64(shape.height), Int64(shape.width), reset ? 1 : 0, $0)
+            }
+        }
+    }
+
     // MARK: Fixed PCA decoder and fine-tuning on particles
 
     /// P, the number of particle values the fixed decoder gives (3 × particles),

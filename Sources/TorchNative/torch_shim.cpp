@@ -255,6 +255,30 @@ ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *imag
     });
 }
 
+ctorch_status ctorch_model_batchnorm_statistics(ctorch_model *model, const float *images,
+                                                int64_t batch, int64_t depth, int64_t height,
+                                                int64_t width, int32_t reset, char **error) {
+    return guarded(error, [&] {
+        model->check_input(depth, height, width, model->outputs);
+        torch::NoGradGuard no_grad;
+        model->net->train();
+        for (auto &norm : model->net->norms) {
+            if (reset) norm->reset_running_stats();
+            // No momentum: the running statistics become the cumulative average of the batches'.
+            norm->options.momentum(c10::nullopt);
+        }
+        std::exception_ptr failure;
+        try {
+            forward_float(model, model->images(images, batch));
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        for (auto &norm : model->net->norms) norm->options.momentum(0.1);
+        if (failure) std::rethrow_exception(failure);
+        return CTORCH_OK;
+    });
+}
+
 ctorch_status ctorch_model_set_precision(ctorch_model *model, ctorch_precision precision, char **error) {
     return guarded(error, [&] {
         const char *names[] = {"fp32", "tf32", "bf16"};

@@ -148,6 +148,16 @@ ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *imag
                                           int64_t width, float *predictions,
                                           int64_t num_outputs, char **error);
 
+/** Precise batch-norm statistics: a forward pass of `batch` images in
+ *  training mode without gradients that folds the batch's statistics into
+ *  every batch-norm layer's running mean and variance as an equally weighted
+ *  average over the calls since the last `reset` (reset 1 zeroes them first).
+ *  Weights and the optimizer are untouched; evaluation then uses these
+ *  statistics instead of the moving average of the last training steps. */
+ctorch_status ctorch_model_batchnorm_statistics(ctorch_model *model, const float *images,
+                                                int64_t batch, int64_t depth, int64_t height,
+                                                int64_t width, int32_t reset, char **error);
+
 /** The arithmetic of the network's forward and backward passes. */
 typedef enum ctorch_precision {
     /** float32 throughout, TF32 off (the CPU's only choice). */

@@ -86,6 +86,29 @@ final class DeepSSMTrainTests: XCTestCase {
         })
     }
 
+    func test_run_killedThenRerun_withPreciseBatchNorm_isByteIdentical() async throws {
+        try await assertResumeIsByteIdentical(params(epochs: 2) {
+            $0.precise_bn_samples = 2
+            $0.intensity_augmentation = true
+        })
+    }
+
+    /// Precise batch norm recomputes the running statistics after each epoch
+    /// and nothing else: the weights are those of the same training without it.
+    func test_run_preciseBatchNorm_changesOnlyTheRunningStatistics() async throws {
+        let plain = try context(memo: "memo-plain")
+        try await DeepSSMTrain().run(params(epochs: 2), context: plain)
+        let precise = try context(memo: "memo-precise")
+        try await DeepSSMTrain().run(params(epochs: 2) { $0.precise_bn_samples = 4 }, context: precise)
+        let a = try NetworkCheckpoint(contentsOf: plain.outputURL("model").appendingPathComponent("final_model.h5"))
+        let b = try NetworkCheckpoint(contentsOf: precise.outputURL("model").appendingPathComponent("final_model.h5"))
+        let statistics = { (name: String) in name.contains(".running_") || name.hasSuffix(".num_batches_tracked") }
+        XCTAssertEqual(a.tensors.filter { !statistics($0.name) }, b.tensors.filter { !statistics($0.name) })
+        for name in ["bn1.running_mean", "bn5.running_var"] {
+            XCTAssertNotEqual(a.tensors.first { $0.name == name }, b.tensors.first { $0.name == name }, name)
+        }
+    }
+
     /// Kills a training in epoch 2, resumes it, and compares every byte with an
     /// uninterrupted run: the model files, the log, the curve and each epoch's checkpoint.
     private func assertResumeIsByteIdentical(_ params: DeepSSMTrain.Params,
@@ -219,8 +242,9 @@ final class DeepSSMTrainTests: XCTestCase {
         p.device = "tpu"
         p.epochs = 0
         p.learning_rate = -1
+        p.precise_bn_samples = -4
         let issues = p.validate()
-        XCTAssertEqual(Set(issues.map(\.parameter)), ["device", "epochs", "learning_rate"])
+        XCTAssertEqual(Set(issues.map(\.parameter)), ["device", "epochs", "learning_rate", "precise_bn_samples"])
         XCTAssertTrue(issues.contains { $0.message.contains("'tpu' is not a device; use cpu, cuda or auto") })
     }
 

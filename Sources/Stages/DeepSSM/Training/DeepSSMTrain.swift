@@ -46,7 +46,7 @@ public struct DeepSSMTrain: Stage {
         /// a CUDA device when they fit its free memory, else streamed; `device`
         /// or `stream` to choose (StageResidency). Never in the key: it changes no byte.
         public var residency: String? = nil
-        public static let optionalParameters = ["precision", "residency"] + tlParameterNames
+        public static let optionalParameters = ["precision", "residency", "precise_bn_samples"] + tlParameterNames
         public static let unkeyedParameters = ["residency"]
         /// Deterministic algorithms: on the CPU, same inputs give the same weights
         /// (on CUDA, where max-pool backward has no deterministic kernel, runs
@@ -87,6 +87,11 @@ public struct DeepSSMTrain: Stage {
         public var intensity_gamma_p = 1.0
         public var intensity_blur = 0.0
         public var intensity_blur_p = 1.0
+        /// Precise batch norm: after every epoch, the batch-norm running
+        /// statistics are recomputed over this many training samples (not
+        /// augmented) with the epoch's final weights; left out (or 0): the
+        /// moving average of training, as ShapeWorks. Optional: out of the key until set.
+        public var precise_bn_samples: Int? = nil
 
         // TL-DeepSSM (DeepSSMTrain+TL.swift, docs/training-recipe.md; ShapeWorks' `tl_net`
         // keys): optional, so that they stay out of the stage key until set.
@@ -121,6 +126,9 @@ public struct DeepSSMTrain: Stage {
             if let issue = StagePrecision.issue(precision) { issues.append(issue) }
             if let residency, let issue = StageResidency.issue(residency, augmentation: intensity_augmentation) {
                 issues.append(issue)
+            }
+            if let samples = precise_bn_samples, samples < 0 {
+                issues.append(.init("precise_bn_samples", "must be 0 (off) or more training samples, got \(samples)"))
             }
             if fine_tune_epochs < 0 {
                 issues.append(.init("fine_tune_epochs", "must be 0 (no fine-tuning) or more, got \(fine_tune_epochs)"))
@@ -209,6 +217,9 @@ public struct DeepSSMTrain: Stage {
                 try Self.torch { try Torch.manualSeed(Self.epochSeed(params.seed, epoch: epoch)) }
                 try Self.torch { try network.setLearningRate(rate) }
                 let trained = try Self.torch { try trainer.trainEpoch(epoch, of: params.epochs, clock: &clock) }
+                if let samples = params.precise_bn_samples, samples > 0 {
+                    try Self.torch { try trainer.recomputeBatchNormStatistics(samples: samples) }
+                }
                 let validated = epoch % params.val_freq == 0
                     ? try Self.torch { try trainer.validate(particles: particleDecoder) } : nil
                 try Self.finishEpoch(epoch, phase: .training, rate: rate, trained: trained, validated: validated,

@@ -70,6 +70,9 @@ extension DeepSSMTrain.Params {
         if early_stopping {
             issues.append(.init("early_stopping", "is not available with variant tl (its best model is the joint epoch of lowest validation error); set early_stopping to false"))
         }
+        if let samples = precise_bn_samples, samples > 0 {
+            issues.append(.init("precise_bn_samples", "is for variant base; TL-DeepSSM keeps the moving batch-norm statistics of training: remove precise_bn_samples"))
+        }
         if let precision, precision != "fp32" {
             issues.append(.init("precision", "'\(precision)' is not available with variant tl, which trains in fp32; remove precision"))
         }

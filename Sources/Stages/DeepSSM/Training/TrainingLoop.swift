@@ -97,6 +97,22 @@ final class TrainingLoop {
         return Errors(error: sumError / Double(count), relativeError: sumRelative / Double(count))
     }
 
+    /// Precise batch norm: replaces the batch-norm running statistics (the
+    /// moving average of the last training batches, of augmented images) by
+    /// the average over the first `samples` training samples of a fixed seeded
+    /// order (whole batches, as stored, without intensity augmentation),
+    /// computed with the weights as they are now.
+    func recomputeBatchNormStatistics(samples: Int) throws {
+        let batches = train.batches(epoch: 0)
+        defer { batches.stop() }
+        var used = 0
+        while used < samples, let batch = try batches.next() {
+            try context.checkCancellation()
+            try network.accumulateBatchNormStatistics(images: batch.images, shape: shape, reset: used == 0)
+            used += batch.count
+        }
+    }
+
     /// Validation errors, each sample on its own as in the reference (batch 1);
     /// evaluation mode makes the result independent of how samples are batched.
     /// With a decoder, the errors are on particles (mm) and relative to the
