@@ -265,7 +265,8 @@ ctorch_status ctorch_model_batchnorm_statistics(ctorch_model *model, const float
         for (auto &norm : model->net->norms) {
             if (reset) norm->reset_running_stats();
             // No momentum: the running statistics become the cumulative average of the batches'.
-            norm->options.momentum(c10::nullopt);
+            // (An empty optional of the option's own type: c10:: in libtorch 1.x, std:: in 2.x.)
+            norm->options.momentum(std::decay_t<decltype(norm->options.momentum())>{});
         }
         std::exception_ptr failure;
         try {
