@@ -122,11 +122,7 @@ public final class DeepSSMNetwork {
 
     /// Predicted scores, `batch × outputCount`, in evaluation mode without gradients.
     public func evaluateBatch(images: [Float], shape: InputShape) throws -> [Float] {
-        guard shape.voxelCount > 0, images.count % shape.voxelCount == 0, !images.isEmpty else {
-            throw TorchError(operation: "evaluate a batch", message:
-                "\(images.count) image values are not a whole number of \(shape) volumes")
-        }
-        let batch = images.count / shape.voxelCount
+        let batch = try Self.volumeCount(images.count, shape: shape, "evaluate a batch")
         var predictions = [Float](repeating: 0, count: batch * outputCount)
         try images.withUnsafeBufferPointer { x in
             try predictions.withUnsafeMutableBufferPointer { out in
@@ -145,17 +141,21 @@ public final class DeepSSMNetwork {
     /// running means and variances as an equal-weight average over the calls
     /// since the last `reset`. Weights and optimizer state are untouched.
     public func accumulateBatchNormStatistics(images: [Float], shape: InputShape, reset: Bool) throws {
-        guard shape.voxelCount > 0, images.count % shape.voxelCount == 0, !images.isEmpty else {
-            throw TorchError(operation: "recompute batch-norm statistics", message:
-                "\(images.count) image values are not a whole number of \(shape) volumes")
-        }
-        let batch = images.count / shape.voxelCount
+        let batch = try Self.volumeCount(images.count, shape: shape, "recompute batch-norm statistics")
         try images.withUnsafeBufferPointer { x in
             try torchCall("recompute batch-norm statistics on a batch of \(batch)") {
                 ctorch_model_batchnorm_statistics(handle, x.baseAddress, Int64(batch), Int64(shape.depth),
                                                   Int64(shape.height), Int64(shape.width), reset ? 1 : 0, $0)
             }
         }
+    }
+
+    /// How many whole volumes of `shape` `count` image values hold (at least one).
+    private static func volumeCount(_ count: Int, shape: InputShape, _ operation: String) throws -> Int {
+        guard shape.voxelCount > 0, count % shape.voxelCount == 0, count > 0 else {
+            throw TorchError(operation: operation, message: "\(count) image values are not a whole number of \(shape) volumes")
+        }
+        return count / shape.voxelCount
     }
 
     // MARK: Fixed PCA decoder and fine-tuning on particles

@@ -44,9 +44,7 @@ extension DeepSSMTrain {
                 let trained = try Self.torch {
                     try tuner.fineTuneEpoch(epoch, of: total, order: params.epochs + epoch, decoder: decoder, clock: &clock)
                 }
-                if let samples = params.precise_bn_samples, samples > 0 {
-                    try Self.torch { try tuner.recomputeBatchNormStatistics(samples: samples) }
-                }
+                try Self.torch { try tuner.recomputeBatchNormStatistics(samples: params.preciseBatchNormSamples) }
                 let validated = epoch % params.val_freq == 0 ? try Self.torch { try tuner.validate(decoder: decoder) } : nil
                 try Self.finishEpoch(epoch, phase: .fineTuning, rate: params.fine_tune_learning_rate, trained: trained,
                                      validated: validated, started: started, network: network, history: &history,

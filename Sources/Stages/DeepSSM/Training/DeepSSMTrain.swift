@@ -92,6 +92,8 @@ public struct DeepSSMTrain: Stage {
         /// augmented) with the epoch's final weights; left out (or 0): the
         /// moving average of training, as ShapeWorks. Optional: out of the key until set.
         public var precise_bn_samples: Int? = nil
+        /// `precise_bn_samples`, 0 when left out (off).
+        var preciseBatchNormSamples: Int { max(precise_bn_samples ?? 0, 0) }
 
         // TL-DeepSSM (DeepSSMTrain+TL.swift, docs/training-recipe.md; ShapeWorks' `tl_net`
         // keys): optional, so that they stay out of the stage key until set.
@@ -217,9 +219,7 @@ public struct DeepSSMTrain: Stage {
                 try Self.torch { try Torch.manualSeed(Self.epochSeed(params.seed, epoch: epoch)) }
                 try Self.torch { try network.setLearningRate(rate) }
                 let trained = try Self.torch { try trainer.trainEpoch(epoch, of: params.epochs, clock: &clock) }
-                if let samples = params.precise_bn_samples, samples > 0 {
-                    try Self.torch { try trainer.recomputeBatchNormStatistics(samples: samples) }
-                }
+                try Self.torch { try trainer.recomputeBatchNormStatistics(samples: params.preciseBatchNormSamples) }
                 let validated = epoch % params.val_freq == 0
                     ? try Self.torch { try trainer.validate(particles: particleDecoder) } : nil
                 try Self.finishEpoch(epoch, phase: .training, rate: rate, trained: trained, validated: validated,

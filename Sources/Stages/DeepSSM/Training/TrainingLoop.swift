@@ -101,8 +101,9 @@ final class TrainingLoop {
     /// moving average of the last training batches, of augmented images) by
     /// the average over the first `samples` training samples of a fixed seeded
     /// order (whole batches, as stored, without intensity augmentation),
-    /// computed with the weights as they are now.
+    /// computed with the weights as they are now. 0 samples: nothing changes.
     func recomputeBatchNormStatistics(samples: Int) throws {
+        guard samples > 0 else { return }
         let batches = train.batches(epoch: 0)
         defer { batches.stop() }
         var used = 0
