@@ -33,6 +33,7 @@ static struct {
     int64_t (*ctorch_model_flattened_size)(const ctorch_model *model);
     ctorch_status (*ctorch_model_train_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, const float *targets, int64_t num_outputs, double *loss, char **error);
     ctorch_status (*ctorch_model_set_loss)(ctorch_model *model, ctorch_loss loss, double a, double c, char **error);
+    ctorch_status (*ctorch_model_set_loss_weights)(ctorch_model *model, const float *weights, int64_t count, char **error);
     ctorch_status (*ctorch_model_evaluate_batch)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error);
     ctorch_status (*ctorch_model_batchnorm_statistics)(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, int32_t reset, char **error);
     ctorch_status (*ctorch_model_set_precision)(ctorch_model *model, ctorch_precision precision, char **error);
@@ -127,6 +128,8 @@ static void load(void) {
     *(void **)&impl.ctorch_model_train_batch = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_loss", &load_error))) return;
     *(void **)&impl.ctorch_model_set_loss = symbol;
+    if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_set_loss_weights", &load_error))) return;
+    *(void **)&impl.ctorch_model_set_loss_weights = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_evaluate_batch", &load_error))) return;
     *(void **)&impl.ctorch_model_evaluate_batch = symbol;
     if (!(symbol = ssmflow_native_symbol(handle, "libSSMFlowTorch.so", "ctorch_model_batchnorm_statistics", &load_error))) return;
@@ -331,6 +334,11 @@ ctorch_status ctorch_model_train_batch(ctorch_model *model, const float *images,
 ctorch_status ctorch_model_set_loss(ctorch_model *model, ctorch_loss loss, double a, double c, char **error) {
     if (!ready()) { fail(error); return CTORCH_ERROR; }
     return impl.ctorch_model_set_loss(model, loss, a, c, error);
+}
+
+ctorch_status ctorch_model_set_loss_weights(ctorch_model *model, const float *weights, int64_t count, char **error) {
+    if (!ready()) { fail(error); return CTORCH_ERROR; }
+    return impl.ctorch_model_set_loss_weights(model, weights, count, error);
 }
 
 ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *images, int64_t batch, int64_t depth, int64_t height, int64_t width, float *predictions, int64_t num_outputs, char **error) {

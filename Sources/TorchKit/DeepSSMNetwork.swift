@@ -95,6 +95,18 @@ public final class DeepSSMNetwork {
         }
     }
 
+    /// Weights of the outputs in the objective of later `trainBatch` calls:
+    /// the loss averages `weights[k]` times output k's term; one weight per
+    /// output, or none for equal weights (the default). The returned loss stays
+    /// the unweighted MSE.
+    public func setLossWeights(_ weights: [Float]) throws {
+        try weights.withUnsafeBufferPointer { w in
+            try torchCall("set the loss weights") {
+                ctorch_model_set_loss_weights(handle, w.baseAddress, Int64(w.count), $0)
+            }
+        }
+    }
+
     /// One Adam step on the mean squared error of a batch; returns the loss.
     /// `images` holds `batch` volumes of `shape` (x fastest), `targets` holds
     /// `batch × outputCount` scores. A non-finite loss is returned without

@@ -59,6 +59,8 @@ struct ctorch_model {
     // The objective of score training (ctorch_model_set_loss).
     ctorch_loss loss = CTORCH_LOSS_MSE;
     double focal_a = 1.32, focal_c = 10;
+    // Per-output weights of the objective (ctorch_model_set_loss_weights); undefined: equal.
+    torch::Tensor loss_weights;
     // Losses of deferred steps, on the device, until ctorch_model_take_losses (dataset_shim.cpp).
     std::vector<torch::Tensor> queued_losses;
     int64_t depth = 0, height = 0, width = 0, outputs = 0, flattened = 0;
@@ -110,10 +112,13 @@ void train_step(ctorch_model *model, const torch::Tensor &x, const torch::Tensor
     } else {
         model->queued_losses.push_back(value.detach().to(torch::kDouble));
     }
-    if (model->loss == CTORCH_LOSS_FOCAL) {
+    if (model->loss == CTORCH_LOSS_FOCAL || model->loss_weights.defined()) {
         auto l = (predicted - y).abs();
-        auto focal = (l * l / (1 + torch::exp(model->focal_a * (model->focal_c - l)))).mean();
-        focal.backward();
+        auto terms = model->loss == CTORCH_LOSS_FOCAL
+            ? l * l / (1 + torch::exp(model->focal_a * (model->focal_c - l)))
+            : l * l;
+        if (model->loss_weights.defined()) terms = terms * model->loss_weights;
+        terms.mean().backward();
     } else {
         value.backward();
     }
@@ -237,6 +242,26 @@ ctorch_status ctorch_model_set_loss(ctorch_model *model, ctorch_loss loss, doubl
         model->loss = loss;
         model->focal_a = a;
         model->focal_c = c;
+        return CTORCH_OK;
+    });
+}
+
+ctorch_status ctorch_model_set_loss_weights(ctorch_model *model, const float *weights, int64_t count,
+                                           char **error) {
+    return guarded(error, [&] {
+        if (count == 0) {
+            model->loss_weights = torch::Tensor();
+            return CTORCH_OK;
+        }
+        if (count != model->outputs) {
+            return fail(error, "got " + std::to_string(count) + " loss weights for a network of " +
+                                   std::to_string(model->outputs) + " outputs");
+        }
+        for (int64_t i = 0; i < count; ++i) {
+            if (!std::isfinite(weights[i]) || weights[i] < 0) return fail(error, "loss weights must be finite and non-negative");
+        }
+        // A copy: the caller's buffer does not outlive the call.
+        model->loss_weights = to_device(weights, {1, count}, torch::kFloat, model->device).clone();
         return CTORCH_OK;
     });
 }

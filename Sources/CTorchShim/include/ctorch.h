@@ -142,6 +142,13 @@ typedef enum { CTORCH_LOSS_MSE = 0, CTORCH_LOSS_FOCAL = 1 } ctorch_loss;
 ctorch_status ctorch_model_set_loss(ctorch_model *model, ctorch_loss loss, double a, double c,
                                     char **error);
 
+/** Per-output weights w of the objective of later training steps: the
+ *  loss averages w_k · term_k over the batch's outputs instead of term_k.
+ *  `count` must equal the network's outputs; 0 restores equal weights. The
+ *  loss a training step returns stays the unweighted MSE. */
+ctorch_status ctorch_model_set_loss_weights(ctorch_model *model, const float *weights, int64_t count,
+                                           char **error);
+
 /** Predictions [batch, num_outputs] (evaluation mode, no gradients). */
 ctorch_status ctorch_model_evaluate_batch(ctorch_model *model, const float *images,
                                           int64_t batch, int64_t depth, int64_t height,

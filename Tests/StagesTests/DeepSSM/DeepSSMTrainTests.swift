@@ -109,22 +109,72 @@ final class DeepSSMTrainTests: XCTestCase {
         }
     }
 
+    /// Loaders whose two modes have score stds 3 and 1: variance weights 1.8 and 0.2.
+    private func skewedLoaders() throws -> URL {
+        let url = root.appendingPathComponent("skewed")
+        var skewed = LoadersFixture()
+        skewed.scoreStd = [3, 1]
+        try skewed.write(to: url)
+        return url
+    }
+
+    func test_run_killedThenRerun_withVarianceLossWeights_isByteIdentical() async throws {
+        try await assertResumeIsByteIdentical(params(epochs: 2) { $0.loss_weights = "variance" }, loaders: try skewedLoaders())
+    }
+
+    /// `loss_weights: variance` weighs score k by σ_k² / mean(σ²), σ the
+    /// loaders' score stds: logged, and a training different from equal weights.
+    func test_run_varianceLossWeights_areTheModeVariances_andChangeTheTraining() async throws {
+        let skewed = try skewedLoaders()
+        let normalization = try LoaderArtifact(skewed).normalization()
+        let variances = normalization.scoreStd.map { $0 * $0 }
+        let mean = variances.reduce(0, +) / Double(variances.count)
+        var p = params(epochs: 1) { $0.loss_weights = "variance" }
+        let weights = try XCTUnwrap(p.scoreWeights(normalization))
+        XCTAssertEqual(weights.count, normalization.numModes)
+        for (w, v) in zip(weights, variances) { XCTAssertEqual(Double(w), v / mean, accuracy: 1e-6) }
+        XCTAssertEqual(weights, [1.8, 0.2])
+
+        let weighted = try context(memo: "memo-weighted", loaders: skewed)
+        try await DeepSSMTrain().run(p, context: weighted)
+        let logged = "loss weights (mode variances): " + weights.map { String(format: "%.3g", $0) }.joined(separator: ", ")
+        XCTAssertTrue(weighted.logs.contains(logged), "\(weighted.logs)")
+        let plain = try context(memo: "memo-equal", loaders: skewed)
+        p.loss_weights = "equal"
+        XCTAssertNil(p.scoreWeights(normalization))
+        try await DeepSSMTrain().run(p, context: plain)
+        XCTAssertFalse(plain.logs.contains { $0.contains("loss weights") })
+        XCTAssertNotEqual(try finalModel(weighted), try finalModel(plain))
+    }
+
+    func test_params_scoreWeights_knownStds() {
+        var p = DeepSSMTrain.Params()
+        p.loss_weights = "variance"
+        var normalization = LoaderNormalization(intensityMean: 0, intensityStd: 1, scoreMean: [0, 0, 0], scoreStd: [1, 2, 3],
+                                                downFactor: 1, batchSize: 1, dims: [1, 1, 1], spacing: [1, 1, 1],
+                                                origin: [0, 0, 0], trainCount: 1, valCount: 1, testCount: 1)
+        // Variances 1, 4, 9 with mean 14/3.
+        XCTAssertEqual(p.scoreWeights(normalization), [Float(3.0 / 14), Float(12.0 / 14), Float(27.0 / 14)])
+        normalization.scoreStd = [0, 0, 0]
+        XCTAssertNil(p.scoreWeights(normalization), "no variance: equal weights")
+    }
+
     /// Kills a training in epoch 2, resumes it, and compares every byte with an
     /// uninterrupted run: the model files, the log, the curve and each epoch's checkpoint.
-    private func assertResumeIsByteIdentical(_ params: DeepSSMTrain.Params,
+    private func assertResumeIsByteIdentical(_ params: DeepSSMTrain.Params, loaders: URL? = nil,
                                              file: StaticString = #filePath, line: UInt = #line) async throws {
         let tag = UUID().uuidString.prefix(8)
-        let uninterrupted = try context(memo: "memo-a-\(tag)")
+        let uninterrupted = try context(memo: "memo-a-\(tag)", loaders: loaders)
         try await DeepSSMTrain().run(params, context: uninterrupted)
 
-        let killed = try context(memo: "memo-b-\(tag)")
+        let killed = try context(memo: "memo-b-\(tag)", loaders: loaders)
         killed.killAfterProgressCalls = 3  // epoch 1 has 2 batches: dies in epoch 2
         do {
             try await DeepSSMTrain().run(params, context: killed)
             XCTFail("the run was not interrupted", file: file, line: line)
         } catch is CancellationError {}
 
-        let resumed = try context(memo: "memo-b-\(tag)")
+        let resumed = try context(memo: "memo-b-\(tag)", loaders: loaders)
         try await DeepSSMTrain().run(params, context: resumed)
         XCTAssertTrue(resumed.logs.contains("resuming from the checkpoint of epoch 1 of 2"), "\(resumed.logs)",
                       file: file, line: line)
@@ -243,9 +293,11 @@ final class DeepSSMTrainTests: XCTestCase {
         p.epochs = 0
         p.learning_rate = -1
         p.precise_bn_samples = -4
+        p.loss_weights = "eigen"
         let issues = p.validate()
-        XCTAssertEqual(Set(issues.map(\.parameter)), ["device", "epochs", "learning_rate", "precise_bn_samples"])
+        XCTAssertEqual(Set(issues.map(\.parameter)), ["device", "epochs", "learning_rate", "precise_bn_samples", "loss_weights"])
         XCTAssertTrue(issues.contains { $0.message.contains("'tpu' is not a device; use cpu, cuda or auto") })
+        XCTAssertTrue(issues.contains { $0.message == "'eigen' is not a weighting; use equal or variance" })
     }
 
     func test_params_decayLR_followsStepLR() {

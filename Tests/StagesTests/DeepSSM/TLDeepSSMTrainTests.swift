@@ -125,13 +125,15 @@ final class TLDeepSSMTrainTests: XCTestCase {
         p.fine_tune_epochs = 2
         p.early_stopping = true
         p.precise_bn_samples = 8
+        p.loss_weights = "variance"
         let issues = p.validate()
         let named = Dictionary(issues.map { ($0.parameter, $0.message) }, uniquingKeysWith: { $0 + "; " + $1 })
         XCTAssertEqual(Set(named.keys), ["tl_ae_epochs", "tl_tf_epochs", "tl_latent_dim", "tl_alpha", "fine_tune_epochs",
-                                         "early_stopping", "precise_bn_samples"])
+                                         "early_stopping", "precise_bn_samples", "loss_weights"])
         XCTAssertTrue(named["tl_tf_epochs"]!.contains("the image encoder would never be trained"), named["tl_tf_epochs"]!)
         XCTAssertTrue(named["fine_tune_epochs"]!.contains("set fine_tune_epochs to 0"), named["fine_tune_epochs"]!)
         XCTAssertTrue(named["precise_bn_samples"]!.contains("remove precise_bn_samples"), named["precise_bn_samples"]!)
+        XCTAssertTrue(named["loss_weights"]!.contains("already trains on particles: remove loss_weights"), named["loss_weights"]!)
 
         var unknown = DeepSSMTrain.Params()
         unknown.variant = "tl2"

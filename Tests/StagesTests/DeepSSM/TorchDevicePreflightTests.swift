@@ -50,13 +50,15 @@ final class TorchDevicePreflightTests: XCTestCase {
 
     func test_precision_leftOut_staysOutOfTheKey_andBadValuesAreIssues() throws {
         let train = StageKind(DeepSSMTrain.self)
-        XCTAssertEqual(train.optionalParameters, ["precision", "residency", "precise_bn_samples"] + DeepSSMTrain.Params.tlParameterNames,
+        XCTAssertEqual(train.optionalParameters, ["precision", "residency", "precise_bn_samples", "loss_weights"]
+                       + DeepSSMTrain.Params.tlParameterNames,
                        "a workflow may set them")
         XCTAssertEqual(StageKind(DeepSSMPredict.self).optionalParameters, ["precision"])
         let (defaults, issues) = try train.resolve(try train.defaults())
         XCTAssertTrue(issues.isEmpty)
         XCTAssertNil(defaults.members["precision"], "a default precision would change every existing key")
         XCTAssertNil(defaults.members["precise_bn_samples"], "left out, precise batch norm changes no existing key")
+        XCTAssertNil(defaults.members["loss_weights"], "left out, the loss weights change no existing key")
         let (set, _) = try train.resolve(try train.defaults().overlaid(with: .object(["precision": .string("bf16")])))
         XCTAssertEqual(set.members["precision"], .string("bf16"))
         let predict = StageKind(DeepSSMPredict.self)

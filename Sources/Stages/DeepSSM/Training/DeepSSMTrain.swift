@@ -46,7 +46,7 @@ public struct DeepSSMTrain: Stage {
         /// a CUDA device when they fit its free memory, else streamed; `device`
         /// or `stream` to choose (StageResidency). Never in the key: it changes no byte.
         public var residency: String? = nil
-        public static let optionalParameters = ["precision", "residency", "precise_bn_samples"] + tlParameterNames
+        public static let optionalParameters = ["precision", "residency", "precise_bn_samples", "loss_weights"] + tlParameterNames
         public static let unkeyedParameters = ["residency"]
         /// Deterministic algorithms: on the CPU, same inputs give the same weights
         /// (on CUDA, where max-pool backward has no deterministic kernel, runs
@@ -94,6 +94,11 @@ public struct DeepSSMTrain: Stage {
         public var precise_bn_samples: Int? = nil
         /// `precise_bn_samples`, 0 when left out (off).
         var preciseBatchNormSamples: Int { max(precise_bn_samples ?? 0, 0) }
+        /// How the loss weighs the K whitened scores: `equal` when left out (as
+        /// ShapeWorks), or `variance`: each score by its mode's variance in the
+        /// training data, so that the loss is the particle error within the PCA
+        /// subspace. Optional: out of the key until set.
+        public var loss_weights: String? = nil
 
         // TL-DeepSSM (DeepSSMTrain+TL.swift, docs/training-recipe.md; ShapeWorks' `tl_net`
         // keys): optional, so that they stay out of the stage key until set.
@@ -128,6 +133,9 @@ public struct DeepSSMTrain: Stage {
             if let issue = StagePrecision.issue(precision) { issues.append(issue) }
             if let residency, let issue = StageResidency.issue(residency, augmentation: intensity_augmentation) {
                 issues.append(issue)
+            }
+            if let weights = loss_weights, !Self.lossWeightings.contains(weights) {
+                issues.append(.init("loss_weights", "'\(weights)' is not a weighting; use \(Self.lossWeightings.joined(separator: " or "))"))
             }
             if let samples = precise_bn_samples, samples < 0 {
                 issues.append(.init("precise_bn_samples", "must be 0 (off) or more training samples, got \(samples)"))
@@ -197,6 +205,10 @@ public struct DeepSSMTrain: Stage {
 
         try StagePrecision.apply(params.precision, to: network)
         try Self.torch { try network.setLoss(params.trainingLoss) }
+        if let weights = params.scoreWeights(normalization) {
+            try Self.torch { try network.setLossWeights(weights) }
+            context.log("loss weights (mode variances): " + weights.map { String(format: "%.3g", $0) }.joined(separator: ", "))
+        }
         let first = (resumed?.epoch ?? 0) + 1
         let trainer = TrainingLoop(network: network, train: train, validation: validation, context: context)
         trainer.augmentation = params.augmentation

@@ -73,6 +73,9 @@ extension DeepSSMTrain.Params {
         if let samples = precise_bn_samples, samples > 0 {
             issues.append(.init("precise_bn_samples", "is for variant base; TL-DeepSSM keeps the moving batch-norm statistics of training: remove precise_bn_samples"))
         }
+        if let weights = loss_weights, weights != "equal" {
+            issues.append(.init("loss_weights", "is for variant base; TL-DeepSSM already trains on particles: remove loss_weights"))
+        }
         if let precision, precision != "fp32" {
             issues.append(.init("precision", "'\(precision)' is not available with variant tl, which trains in fp32; remove precision"))
         }

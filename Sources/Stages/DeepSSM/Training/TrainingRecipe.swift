@@ -31,6 +31,21 @@ extension DeepSSMTrain.Params {
 
     var trainingLoss: DeepSSMNetwork.Loss { loss == "focal" ? .focal(a: focal_a, c: focal_c) : .mse }
 
+    static let lossWeightings = ["equal", "variance"]
+
+    /// The per-score weights of the loss, nil for equal weights. `variance`:
+    /// σ_k² / mean(σ²), σ_k the std of mode k's raw scores that the loaders
+    /// whiten by. The PCA modes are orthonormal, so Σ_k σ_k² (ŝ_k − s_k)² of
+    /// whitened scores is the squared particle error within the PCA subspace;
+    /// the weights keep the loss's scale (their mean is 1).
+    func scoreWeights(_ normalization: LoaderNormalization) -> [Float]? {
+        guard loss_weights == "variance" else { return nil }
+        let variances = normalization.scoreStd.map { $0 * $0 }
+        let mean = variances.reduce(0, +) / Double(max(variances.count, 1))
+        guard mean > 0 else { return nil }
+        return variances.map { Float($0 / mean) }
+    }
+
     var augmentation: IntensityAugmentation {
         guard intensity_augmentation else { return IntensityAugmentation() }
         return IntensityAugmentation(
