@@ -32,9 +32,10 @@ test:
 torch-wheel:
 	@scripts/setup.sh --torch-wheel
 
+# make bench lists the benchmarks; make bench BENCH="accuracy --seeds 1" runs one.
 bench:
 	@scripts/setup.sh --bench
-	bench/run.sh
+	bench/run.sh $(BENCH)
 
 clean:
 	rm -rf .build
