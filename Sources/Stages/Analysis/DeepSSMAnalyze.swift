@@ -16,6 +16,7 @@ public struct DeepSSMAnalyze: Stage {
     public static let inputs = [
         Port("test", "test cohort: distance transforms (local frame), mean dense mesh and mean particles (world)"),
         Port("predictions", "deepssm-predict output: predicted local and world particles per test subject"),
+        Port("validation", "validation cohort (split.validation), analysed instead of `test` when the predictions are of the validation subjects (`deepssm-predict.subjects: validation`)", optional: true),
     ]
     public static let outputs = [
         Port("table", "distances.csv: per subject, prediction, baseline and PCA-K oracle: mean surface distance, RMS, Hausdorff; particle RMSEs and achievable_gain_share"),
@@ -66,10 +67,14 @@ public struct DeepSSMAnalyze: Stage {
     public init() {}
 
     public func run(_ params: Params, context: StageContext) async throws {
-        let cohortURL = try context.input("test")
-        let cohort = try Cohort(directory: cohortURL)
         let predictionsURL = try context.input("predictions")
         let predictions = try PredictedParticles(directory: predictionsURL)
+        let port = predictions.subjects == "validation" ? "validation" : "test"
+        guard context.hasInput(port) else {
+            throw StageFailure("the predictions are of the \(predictions.subjects) subjects but no '\(port)' cohort is connected; connect '\(port): split.\(port)' to this stage")
+        }
+        let cohortURL = try context.input(port)
+        let cohort = try Cohort(directory: cohortURL)
         let accuracy: ParticleAccuracy?
         do { accuracy = try ParticleAccuracy.read(predictions: predictionsURL) } catch {
             throw StageFailure("cannot read \(ParticleAccuracy.fileName) of \(predictionsURL.path): \(error); rerun the deepssm-predict stage")
@@ -91,10 +96,11 @@ public struct DeepSSMAnalyze: Stage {
         let surfaces = SurfaceAnalysis(meanMesh: try cohort.meanMesh(), meanParticles: meanParticles,
                                        kernel: params.kernel, landmarkStride: params.landmark_stride,
                                        threads: context.threads)
-        let analysis = TestSetAnalysis(surfaces: surfaces, isovalue: params.isovalue,
+        var analysis = TestSetAnalysis(surfaces: surfaces, isovalue: params.isovalue,
                                        colourMax: params.color_max_mm > 0 ? params.color_max_mm : nil,
                                        render: params.render, imageWidth: params.image_width,
                                        imageHeight: params.image_height)
+        analysis.subjects = predictions.subjects
         let meshes = context.outputURL("meshes"), heatmaps = context.outputURL("heatmaps")
         let plot = context.outputURL("accuracy")
         let outputs = TestSetAnalysis.Outputs(table: context.outputURL("table"), summary: context.outputURL("summary"),
@@ -125,6 +131,6 @@ public struct DeepSSMAnalyze: Stage {
         if let v = overall.baselineParticleRMSE { context.metric("baseline_particle_rmse_mm", v) }
         if let v = overall.oracleParticleRMSE { context.metric("oracle_particle_rmse_mm", v) }
         if let v = overall.achievableGainShare { context.metric("achievable_gain_share", v) }
-        context.log(table.sentence())
+        context.log(table.sentence(subjectNoun: "\(predictions.subjects) femurs"))
     }
 }

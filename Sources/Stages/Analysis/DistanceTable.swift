@@ -201,7 +201,7 @@ public struct DistanceTable: Sendable, Equatable {
 
     /// Per subject, particle RMSE of the mean shape, the prediction and the
     /// oracle (mm) as a PNG; nothing when the rows carry no particle RMSEs.
-    public func plotParticleRMSE(to url: URL) throws {
+    public func plotParticleRMSE(to url: URL, subject: String = "test subject") throws {
         guard hasParticles else { return }
         let x = rows.indices.map { Double($0 + 1) }
         func series(_ name: String, _ f: (ParticleAccuracy.Subject) -> Double) -> Plot.Series {
@@ -212,8 +212,8 @@ public struct DistanceTable: Sendable, Equatable {
         }
         try Plot.lines([series("mean shape", \.meanShape), series("prediction", \.prediction),
                         series(oracleName, \.oracle)],
-                       title: "Particle RMSE per test subject (1 = \(rows[0].id), \(rows.count) = \(rows.last!.id))",
-                       xLabel: "test subject", yLabel: "particle RMSE, world frame (mm)", width: 700, height: 420,
+                       title: "Particle RMSE per \(subject) (1 = \(rows[0].id), \(rows.count) = \(rows.last!.id))",
+                       xLabel: subject, yLabel: "particle RMSE, world frame (mm)", width: 700, height: 420,
                        to: url)
     }
 }

@@ -58,6 +58,8 @@ public struct TestSetAnalysis: Sendable {
     public var render: Bool
     public var imageWidth: Int
     public var imageHeight: Int
+    /// What the subjects are, in the sentence and the plot: `test` or `validation`.
+    public var subjects = "test"
 
     public init(surfaces: SurfaceAnalysis, isovalue: Double = 0, colourMax: Double? = nil, render: Bool = true,
                 imageWidth: Int = 1000, imageHeight: Int = 700) {
@@ -94,8 +96,8 @@ public struct TestSetAnalysis: Sendable {
         }
         let table = DistanceTable(rows: results.map(\.row), numModes: numModes)
         try Data(table.csv.utf8).write(to: outputs.table, options: .atomic)
-        try table.summaryJSON().write(to: outputs.summary, options: .atomic)
-        if let plot = outputs.accuracyPlot { try table.plotParticleRMSE(to: plot) }
+        try table.summaryJSON(subjectNoun: "\(subjects) femurs").write(to: outputs.summary, options: .atomic)
+        if let plot = outputs.accuracyPlot { try table.plotParticleRMSE(to: plot, subject: "\(subjects) subject") }
 
         if render, let first = results.first {
             let top = colourMax ?? Self.colourScaleTop(results)

@@ -49,6 +49,13 @@ public struct Augment: ShardedStage {
         public var compression = 0
         /// Draw the score plots (PNG); false writes only their data (scores.csv).
         public var plots = true
+        /// Whose image a generated sample warps: `sampler` (left out: the
+        /// sampler's base, as the reference) or `random` (any training subject,
+        /// drawn uniformly; docs/augmentation.md, "Image base").
+        public var image_base: String? = nil
+        public static let optionalParameters = ["image_base"]
+
+        var randomBase: Bool { image_base == "random" }
 
         public init() {}
 
@@ -64,6 +71,9 @@ public struct Augment: ShardedStage {
             }
             if KDESampler.Noise(rawValue: kde_noise) == nil {
                 issues.append(.init("kde_noise", "unknown noise model '\(kde_noise)'; use whitened or reference"))
+            }
+            if let image_base, !["sampler", "random"].contains(image_base) {
+                issues.append(.init("image_base", "'\(image_base)' is not an image base; use sampler or random"))
             }
             if mixture_max_components < 1 { issues.append(.init("mixture_max_components", "must be ≥ 1, got \(mixture_max_components)")) }
             if seed < 0 { issues.append(.init("seed", "must be ≥ 0, got \(seed)")) }

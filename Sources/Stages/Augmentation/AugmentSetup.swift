@@ -52,6 +52,7 @@ struct AugmentSetup {
         } else if let mixture = sampler as? MixtureSampler {
             context.log("mixture: \(mixture.components.count) components by bic")
         }
+        if params.randomBase { context.log("image base: a training subject drawn uniformly per sample") }
         self.cohort = cohort
         self.world = world
         self.local = local
@@ -59,7 +60,7 @@ struct AugmentSetup {
         generator = SampleGenerator(
             model: model, sampler: sampler, seed: seed, world: world, local: local, landmarkStride: params.landmark_stride,
             warp: ImageWarp(gridStep: params.grid_step, correctionRadius: params.correction_radius, threads: 1),
-            loadImage: { try cohort.image($0) })
+            randomBase: params.randomBase, loadImage: { try cohort.image($0) })
     }
 
     /// The memoized sample stack of `shard`, generated now when absent; `made`

@@ -32,6 +32,11 @@ public final class SampleGenerator: @unchecked Sendable {
     /// Fit the warp's spline on every `landmarkStride`-th particle.
     public let landmarkStride: Int
     public let warp: ImageWarp
+    /// Whose image is warped: the sampler's base (the KDE kernel's centre, or
+    /// the nearest original), or, when true, a training subject drawn uniformly
+    /// from a stream of its own, so that no image's appearance goes with one
+    /// region of shape space.
+    public let randomBase: Bool
     /// Training shapes, world and local frames.
     let world: [ParticleSet]
     let local: [ParticleSet]
@@ -43,7 +48,8 @@ public final class SampleGenerator: @unchecked Sendable {
 
     /// - Parameter loadImage: reads training image i; each is read once and kept.
     public init(model: PCAModel, sampler: any ShapeSampler, seed: UInt64, world: [ParticleSet], local: [ParticleSet],
-                landmarkStride: Int, warp: ImageWarp, loadImage: @escaping @Sendable (Int) throws -> ImageVolume) {
+                landmarkStride: Int, warp: ImageWarp, randomBase: Bool = false,
+                loadImage: @escaping @Sendable (Int) throws -> ImageVolume) {
         precondition(world.count == local.count && landmarkStride >= 1, "generator: inconsistent training data")
         self.model = model
         self.sampler = sampler
@@ -52,6 +58,7 @@ public final class SampleGenerator: @unchecked Sendable {
         self.local = local
         self.landmarkStride = landmarkStride
         self.warp = warp
+        self.randomBase = randomBase
         self.loadImage = loadImage
         toLocal = zip(world, local).map { SimilarityTransform.umeyama(from: $0.points, to: $1.points) }
     }
@@ -80,7 +87,12 @@ public final class SampleGenerator: @unchecked Sendable {
     /// Generated sample `index` (1-based).
     public func sample(_ index: Int) throws -> GeneratedSample {
         var random = SampleRandom(seed: seed, index: UInt64(index))
-        let draw = sampler.draw(&random)
+        var draw = sampler.draw(&random)
+        if randomBase {
+            // A stream apart from the sampler's, so the shapes stay those of `image_base: sampler`.
+            var baseRandom = SampleRandom(seed: seed &+ 0x5EED_BA5E, index: UInt64(index))
+            draw.base = min(Int(baseRandom.uniform() * Double(world.count)), world.count - 1)
+        }
         let world = model.reconstruct(scores: draw.scores)
         let nearest = nearestOriginal(world)
         let local = toLocal[nearest].apply(world)

@@ -21,8 +21,8 @@ final class DeepSSMAnalyzeTests: XCTestCase {
     }
 
     /// Spheres of 11 and 12 mm; the mean shape is a sphere of 10 (world frame).
-    private func cohort(in dir: URL) throws -> URL {
-        let url = dir.appendingPathComponent("test")
+    private func cohort(in dir: URL, name: String = "test") throws -> URL {
+        let url = dir.appendingPathComponent(name)
         let field = AnalysisFixtures.distanceField(radius: 10)
         let grid = CohortGrid(dims: field.dims, spacing: field.spacing, origin: field.origin)
         let writer = try CohortWriter(directory: url, ids: ids, grid: grid, numParticles: 128, source: "spheres")
@@ -40,11 +40,12 @@ final class DeepSSMAnalyzeTests: XCTestCase {
     /// Predicted radii 10.5 and 12.5 (world), in the local frame when `withLocal`.
     /// With `oracle`: the oracle is the true sphere (radius 11, 12) and `accuracy.json` is written.
     private func predictions(in dir: URL, ids: [String]? = nil, withLocal: Bool = true,
-                             oracle: Bool = false) throws -> URL {
+                             oracle: Bool = false, validation: Bool = false) throws -> URL {
         let url = dir.appendingPathComponent("predictions")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         let subjects = ids ?? self.ids
         let writer = try SampleStackWriter(creating: url.appendingPathComponent("predictions.h5"), ids: subjects)
+        if validation { try writer.setAttribute("subjects", .string("validation")) }
         try writer.addArray("particles_world", type: .float64, sampleShape: [128, 3])
         if withLocal { try writer.addArray("particles_local", type: .float64, sampleShape: [128, 3]) }
         if oracle { try writer.addArray("oracle_local", type: .float64, sampleShape: [128, 3]) }
@@ -148,6 +149,37 @@ final class DeepSSMAnalyzeTests: XCTestCase {
         } catch {
             XCTAssertTrue("\(error)".contains("test subject 'n12_R'"), "\(error)")
             XCTAssertTrue("\(error)".contains("connect 'predictions' to the deepssm-predict stage"), "\(error)")
+        }
+    }
+
+    func test_run_validationPredictions_analyseTheValidationCohortAndSayValidation() async throws {
+        let dir = try scratch()
+        // 'test' is not a cohort at all: reading it would fail the run.
+        let notACohort = dir.appendingPathComponent("not-a-cohort")
+        try FileManager.default.createDirectory(at: notACohort, withIntermediateDirectories: true)
+        let context = try LoaderTestContext(root: dir, inputs: [
+            "test": notACohort, "validation": try cohort(in: dir, name: "validation"),
+            "predictions": try predictions(in: dir, oracle: true, validation: true)])
+        var params = DeepSSMAnalyze.Params()
+        params.render = false
+        try await DeepSSMAnalyze().run(params, context: context)
+        let summary = try DistanceTable.read(summary: context.outputURL("summary"))
+        XCTAssertEqual(summary.table.rows.map(\.id), ids)
+        XCTAssertTrue(summary.sentence.contains("over 2 validation femurs"), summary.sentence)
+        XCTAssertTrue(context.logs.joined().contains("validation femurs"), context.logs.joined())
+        XCTAssertNotNil(context.metrics["achievable_gain_share"])
+    }
+
+    func test_run_validationPredictionsWithoutTheValidationCohort_failsNamingTheConnection() async throws {
+        let dir = try scratch()
+        let context = try LoaderTestContext(root: dir, inputs: [
+            "test": try cohort(in: dir), "predictions": try predictions(in: dir, validation: true)])
+        do {
+            try await DeepSSMAnalyze().run(.init(), context: context)
+            XCTFail("expected a failure")
+        } catch {
+            XCTAssertTrue("\(error)".contains("the predictions are of the validation subjects"), "\(error)")
+            XCTAssertTrue("\(error)".contains("connect 'validation: split.validation'"), "\(error)")
         }
     }
 

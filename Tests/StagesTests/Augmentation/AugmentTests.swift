@@ -133,6 +133,18 @@ final class AugmentTests: XCTestCase {
         XCTAssertEqual(issues.first { $0.parameter == "sampler" }?.message, "unknown sampler 'kdee'; use one of kde, gaussian, mixture")
     }
 
+    func test_params_imageBase_isOptionalAndRefusesAnUnknownValue() {
+        var params = Augment.Params()
+        XCTAssertEqual(Augment.Params.optionalParameters, ["image_base"])
+        XCTAssertFalse(params.randomBase)
+        params.image_base = "nearest"
+        XCTAssertEqual(params.validate().map(\.parameter), ["image_base"])
+        XCTAssertEqual(params.validate().first?.message, "'nearest' is not an image base; use sampler or random")
+        params.image_base = "random"
+        XCTAssertTrue(params.validate().isEmpty)
+        XCTAssertTrue(params.randomBase)
+    }
+
     func test_export_writesTheReferenceLayout() async throws {
         let harness = try AugmentHarness()
         let (_, outputs) = try await harness.run("num_samples: 3, shard_size: 2, num_dim: 3, plots: false")

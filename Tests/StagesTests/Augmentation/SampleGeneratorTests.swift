@@ -7,7 +7,7 @@ import HDF5Kit
 final class SampleGeneratorTests: XCTestCase {
     /// Ellipsoid shapes varying along a few modes, a blob image per shape, and a
     /// generator with the stage's defaults (step 2, radius 10, one thread per warp).
-    private func makeGenerator(warpThreads: Int = 1) throws -> SampleGenerator {
+    private func makeGenerator(warpThreads: Int = 1, randomBase: Bool = false) throws -> SampleGenerator {
         let golden = Double.pi * (3 - 5.0.squareRoot())
         let shapes = (0..<8).map { s -> ParticleSet in
             var random = SampleRandom(seed: 31, index: UInt64(s))
@@ -29,7 +29,37 @@ final class SampleGeneratorTests: XCTestCase {
             return image
         }
         return SampleGenerator(model: model, sampler: sampler, seed: 5, world: shapes, local: shapes, landmarkStride: 1,
-                               warp: ImageWarp(gridStep: 2, correctionRadius: 10, threads: warpThreads), loadImage: { images[$0] })
+                               warp: ImageWarp(gridStep: 2, correctionRadius: 10, threads: warpThreads),
+                               randomBase: randomBase, loadImage: { images[$0] })
+    }
+
+    /// Image s is a blob over a background of s; voxels the warp reads from
+    /// outside the source image are 0. So the lowest value of at least 0.5,
+    /// rounded down, is s (for s = 0, the blob's tail: 0.5 and up).
+    private static func background(_ image: ImageVolume) -> Int {
+        Int(image.voxels.filter { $0 >= 0.5 }.min()!.rounded(.down))
+    }
+
+    func test_randomBase_keepsTheShapes_drawsBasesOverAllSubjects_andWarpsTheDrawnBasesImage() throws {
+        let kernel = try makeGenerator(), random = try makeGenerator(randomBase: true)
+        let again = try makeGenerator(randomBase: true)
+        var bases: [Int] = [], differing = 0
+        for i in 1...48 {
+            let a = try kernel.sample(i), b = try random.sample(i)
+            // The sampler's draw is untouched: the same scores, shapes and frame.
+            XCTAssertEqual(a.scores, b.scores, "sample \(i)")
+            XCTAssertEqual(a.world.flattened, b.world.flattened, "sample \(i)")
+            XCTAssertEqual(a.local.flattened, b.local.flattened, "sample \(i)")
+            XCTAssertEqual(a.nearest, b.nearest)
+            // Image s has background s: the background level tells whose image was warped.
+            XCTAssertEqual(Self.background(b.image), b.base, "sample \(i) warps base \(b.base)")
+            XCTAssertEqual(Self.background(a.image), a.base, "sample \(i) warps base \(a.base)")
+            if i <= 6 { XCTAssertEqual(try again.sample(i).image.voxels, b.image.voxels, "sample \(i): the base is seeded") }
+            bases.append(b.base)
+            if a.base != b.base { differing += 1 }
+        }
+        XCTAssertEqual(Set(bases), Set(0..<8), "48 draws reach every one of the 8 subjects")
+        XCTAssertGreaterThan(differing, 30, "about 7 in 8 bases differ from the kernel's")
     }
 
     func test_writeShard_givesTheSameBytesForOneTwoOrThreeThreads_andStoresWhatSampleComputes() throws {

@@ -76,9 +76,11 @@ final class DeepSSMPredictTests: XCTestCase {
         return directory
     }
 
-    private func run(_ params: DeepSSMPredict.Params = .cpu, pca: URL? = nil, test: URL? = nil) async throws -> DeepSSMTestContext {
+    private func run(_ params: DeepSSMPredict.Params = .cpu, pca: URL? = nil, test: URL? = nil,
+                     validation: URL? = nil) async throws -> DeepSSMTestContext {
         var inputs = ["model": model!, "loaders": loaders!, "pca": try pca ?? writePCA(numModes: 2)]
         if let test { inputs["test"] = test }
+        if let validation { inputs["validation"] = validation }
         let context = try DeepSSMTestContext(root: root, inputs: inputs, memoDirectory: root.appendingPathComponent("memo"))
         try await DeepSSMPredict().run(params, context: context)
         return context
@@ -164,6 +166,60 @@ final class DeepSSMPredictTests: XCTestCase {
             XCTAssertTrue(failure.message.contains("K mismatch: the model predicts 2 scores, the loaders whiten 2 and the PCA model keeps 3 modes"),
                           failure.message)
         }
+    }
+
+    func test_run_validationSubjects_predictsTheLoadersValidationImagesAgainstTheValidationCohort() async throws {
+        var params = DeepSSMPredict.Params.cpu
+        params.subjects = "validation"
+        // The test cohort is connected too and must not be the one used.
+        let context = try await run(params, test: try writeTestCohort(),
+                                    validation: try writeTestCohort(ids: ["val_1", "val_0"], name: "validation-cohort"))
+        let output = context.outputURL("predictions")
+        let stack = try SampleStack(contentsOf: output.appendingPathComponent("predictions.h5"))
+        XCTAssertEqual(stack.ids, ["val_0", "val_1"])
+        XCTAssertEqual(try stack.file.stringAttribute("subjects"), "validation")
+        XCTAssertEqual(try PredictedParticles(directory: output).subjects, "validation")
+        let val = try SampleStack(contentsOf: loaders.appendingPathComponent("val.h5"))
+        for i in stack.ids.indices {
+            let whitened = try network.evaluateBatch(images: try val.sample("images", i, as: Float.self),
+                                                     shape: InputShape(depth: 60, height: 60, width: 60))
+            let scores = try stack.sample("scores", i, as: Double.self)
+            XCTAssertEqual(scores[0], Double(whitened[0]) * scoreStd[0] + scoreMean[0], accuracy: 1e-12)
+        }
+        let accuracy = try XCTUnwrap(try ParticleAccuracy.read(predictions: output))
+        XCTAssertEqual(accuracy.subjects.map(\.id), ["val_0", "val_1"])
+        XCTAssertNotNil(context.metrics["validation_particle_rmse_world_mm"])
+        XCTAssertNotNil(context.metrics["validation_rel_error"])
+        XCTAssertNil(context.metrics["test_particle_rmse_world_mm"])
+        XCTAssertNotNil(context.metrics["achievable_gain_share"])
+
+        // Test predictions carry no attribute, so their bytes are those of before.
+        let testRun = try await run(test: try writeTestCohort(name: "test-cohort-2"))
+        let testStack = try SampleStack(contentsOf: testRun.outputURL("predictions").appendingPathComponent("predictions.h5"))
+        XCTAssertFalse(try testStack.file.attributeNames().contains("subjects"))
+        XCTAssertEqual(try PredictedParticles(directory: testRun.outputURL("predictions")).subjects, "test")
+    }
+
+    func test_run_validationSubjectsWithoutRealValidationSubjects_failsSayingHowToHoldThemOut() async throws {
+        var params = DeepSSMPredict.Params.cpu
+        params.subjects = "validation"
+        do {
+            _ = try await run(params, validation: try writeTestCohort(ids: [], name: "empty-cohort"))
+            XCTFail("the stage did not fail")
+        } catch let failure as StageFailure {
+            XCTAssertTrue(failure.message.contains("validation image 'val_0' has no subject in the validation cohort"), failure.message)
+            XCTAssertTrue(failure.message.contains("--set split.validation=5"), failure.message)
+        }
+    }
+
+    func test_params_subjects_refusesAnUnknownSet() {
+        var params = DeepSSMPredict.Params.cpu
+        params.subjects = "train"
+        XCTAssertEqual(params.validate().map(\.parameter), ["subjects"])
+        XCTAssertTrue(params.validate()[0].message.contains("use test or validation"))
+        params.subjects = "validation"
+        XCTAssertTrue(params.validate().isEmpty)
+        XCTAssertEqual(DeepSSMPredict.Params.optionalParameters, ["precision", "subjects"])
     }
 
     func test_run_testSubjectMissingFromCohort_failsNamingIt() async throws {

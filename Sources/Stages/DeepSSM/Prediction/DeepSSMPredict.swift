@@ -18,6 +18,7 @@ public struct DeepSSMPredict: Stage {
         Port("loaders", "deepssm-loaders output: test.h5 holds the normalised test images"),
         Port("pca", "augment's PCA model artifact (pca.h5): mean and modes"),
         Port("test", "cohort artifact of the test subjects: their world→local frames, and the truth", optional: true),
+        Port("validation", "cohort artifact of the validation subjects (split.validation): their frames and truth, used with `subjects: validation`", optional: true),
     ]
     public static let outputs = [
         Port("predictions", "predictions.h5 (scores, particles_world, particles_local, oracle_world, oracle_local), predicted_<id>.particles files under world/ and local/, and accuracy.json (particle RMSE of prediction, mean shape and PCA-K oracle) when the test cohort is connected"),
@@ -34,7 +35,14 @@ public struct DeepSSMPredict: Stage {
         public var threads = 2
         /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
         public var precision: String? = nil
-        public static let optionalParameters = ["precision"]
+        /// Whose images to predict: `test` (left out) or `validation`, the real
+        /// validation subjects of the loaders (`split.validation`); connect that
+        /// cohort to `test` here and in `deepssm-analyze` to see their accuracy
+        /// and share, which a recipe may be chosen by (the test set may not).
+        public var subjects: String? = nil
+        public static let optionalParameters = ["precision", "subjects"]
+
+        var split: LoaderArtifact.Split { subjects == "validation" ? .validation : .test }
 
         public init() {}
 
@@ -49,6 +57,9 @@ public struct DeepSSMPredict: Stage {
             }
             if threads < 0 { issues.append(.init("threads", "must be 0 (automatic) or more, got \(threads)")) }
             if let issue = StagePrecision.issue(precision) { issues.append(issue) }
+            if let subjects, !["test", "validation"].contains(subjects) {
+                issues.append(.init("subjects", "'\(subjects)' is not a set of subjects of deepssm-loaders; use test or validation"))
+            }
             return issues
         }
     }
@@ -68,8 +79,13 @@ public struct DeepSSMPredict: Stage {
         let checkpoint = try DeepSSMTrain.torch { try NetworkCheckpoint(contentsOf: modelFile) }
         try TrainedShapeModel.check(checkpoint, normalization: normalization, pca: pca, source: modelFile.lastPathComponent)
         let k = normalization.numModes
-        let test = try loaders.reader(.test, batchSize: params.batch_size)
-        let frames = try context.hasInput("test") ? TestSubjectFrames(directory: try context.input("test"), ids: test.ids) : nil
+        let test = try loaders.reader(params.split, batchSize: params.batch_size)
+        let who = params.split == .test ? "test" : "validation"
+        guard test.count > 0 else {
+            throw StageFailure("the loaders hold no \(who) images (\(params.split.rawValue).h5 is empty); connect loaders that have them")
+        }
+        let port = params.split == .test ? "test" : "validation"
+        let frames = try context.hasInput(port) ? TestSubjectFrames(directory: try context.input(port), ids: test.ids, subjects: who) : nil
 
         let network = try TrainedShapeModel(checkpoint: checkpoint, device: try DeepSSMTrain.torch { () -> TorchDevice in
             try Torch.setThreads(params.threads > 0 ? params.threads : max(context.threads, 1))
@@ -78,11 +94,11 @@ public struct DeepSSMPredict: Stage {
         try network.apply(precision: params.precision)
         let shape = network.inputShape
         guard test.imageShape == [shape.depth, shape.height, shape.width] else {
-            throw StageFailure("test.h5 images are \(test.imageShape) but the model was trained on \(shape); connect the loaders the model was trained on")
+            throw StageFailure("\(params.split.rawValue).h5 images are \(test.imageShape) but the model was trained on \(shape); connect the loaders the model was trained on")
         }
         let tuned = checkpoint.attributes["fine_tune_epoch"].map { ", fine-tuning epoch \($0.description)" } ?? ""
         let variant = checkpoint.isTL ? "TL-DeepSSM " : ""
-        context.log("predicting \(test.count) test subjects with the \(params.model) \(variant)model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")\(tuned)) on \(network.deviceName)")
+        context.log("predicting \(test.count) \(who) subjects with the \(params.model) \(variant)model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")\(tuned)) on \(network.deviceName)")
 
         var predictions = PredictionSet(ids: test.ids, numModes: k, numParticles: pca.numParticles)
         var relativeErrors: [Double] = []
@@ -107,17 +123,17 @@ public struct DeepSSMPredict: Stage {
 
         let output = context.outputURL("predictions")
         let accuracy = try frames.map { try predictions.accuracy(pca: pca, frames: $0) }
-        try predictions.write(to: output)
+        try predictions.write(to: output, subjects: who)
         if !relativeErrors.isEmpty {
-            context.metric("test_rel_error", relativeErrors.reduce(0, +) / Double(relativeErrors.count))
+            context.metric("\(who)_rel_error", relativeErrors.reduce(0, +) / Double(relativeErrors.count))
         }
         if let accuracy {
             try accuracy.encoded().write(to: output.appendingPathComponent(ParticleAccuracy.fileName))
-            context.metric("test_particle_rmse_world_mm", accuracy.prediction)
+            context.metric("\(who)_particle_rmse_world_mm", accuracy.prediction)
             context.metric("mean_shape_particle_rmse_world_mm", accuracy.meanShape)
             context.metric("oracle_particle_rmse_world_mm", accuracy.oracle)
             if let share = accuracy.achievableGainShare { context.metric("achievable_gain_share", share) }
-            context.log("world frame, \(accuracy.subjects.count) test subjects: \(accuracy.sentence)")
+            context.log("world frame, \(accuracy.subjects.count) \(who) subjects: \(accuracy.sentence)")
         }
     }
 }

@@ -10,10 +10,14 @@ import Workflow
 struct TestSubjectFrames {
     private let cohort: Cohort
 
-    init(directory: URL, ids: [String]) throws {
+    /// `subjects`: `test` or `validation`, for the messages.
+    init(directory: URL, ids: [String], subjects: String = "test") throws {
         cohort = try Cohort(directory: directory)
         if let missing = ids.first(where: { !cohort.ids.contains($0) }) {
-            throw StageFailure("test image '\(missing)' has no subject in the test cohort \(directory.path) (it has \(cohort.ids.joined(separator: ", "))); connect the test cohort the loaders were made from")
+            if subjects == "validation" && cohort.ids.isEmpty {
+                throw StageFailure("validation image '\(missing)' has no subject in the validation cohort \(directory.path), which is empty: without real validation subjects the loaders validate on generated samples, which have no truth to compare with; hold some out with split.validation (e.g. --set split.train=35 --set split.validation=5) or predict the test subjects")
+            }
+            throw StageFailure("\(subjects) image '\(missing)' has no subject in the \(subjects) cohort \(directory.path) (it has \(cohort.ids.joined(separator: ", "))); connect the \(subjects) cohort the loaders were made from")
         }
     }
 
@@ -89,7 +93,8 @@ struct PredictionSet {
         return ParticleAccuracy(numModes: numModes, subjects: subjects)
     }
 
-    func write(to directory: URL) throws {
+    /// `subjects`: written as the root attribute `subjects` unless `test`.
+    func write(to directory: URL, subjects: String = "test") throws {
         precondition(filled == ids.count, "every test subject must be predicted before writing")
         let hasLocal = local.allSatisfy { $0 != nil } && !ids.isEmpty
         let hasOracle = oracle.allSatisfy { $0 != nil } && !ids.isEmpty
@@ -100,6 +105,7 @@ struct PredictionSet {
         }
         do {
             let writer = try SampleStackWriter(creating: directory.appendingPathComponent("predictions.h5"), ids: ids)
+            if subjects != "test" { try writer.setAttribute("subjects", .string(subjects)) }
             try writer.addArray("scores", type: .float64, sampleShape: [numModes], gzipLevel: nil)
             try writer.addArray("particles_world", type: .float64, sampleShape: [numParticles, 3])
             if hasLocal { try writer.addArray("particles_local", type: .float64, sampleShape: [numParticles, 3]) }

@@ -16,6 +16,9 @@ struct PredictedParticles {
     let hasLocal: Bool
     /// Whether the PCA-K oracle's local-frame particles are stored.
     let hasOracle: Bool
+    /// Whose predictions these are: `test`, or `validation` (`deepssm-predict`'s
+    /// `subjects`; the attribute `subjects` is written for validation only).
+    let subjects: String
 
     init(directory: URL) throws {
         url = directory.appendingPathComponent("predictions.h5")
@@ -33,6 +36,7 @@ struct PredictedParticles {
             numParticles = shape[0]
             hasLocal = try stack.arrayNames.contains("particles_local")
             hasOracle = try stack.arrayNames.contains("oracle_local")
+            subjects = try stack.file.attributeNames().contains("subjects") ? try stack.file.stringAttribute("subjects") : "test"
         } catch let error as HDF5Error {
             throw StageFailure("cannot read the predictions: \(error)")
         }
