@@ -5,6 +5,8 @@
 #   - --set deepssm-train.epochs=N+1 reruns training (resuming), prediction and
 #     analysis only, and plan says why in values;
 #   - a new augmentation seed reruns augmentation and what follows, not the cohort;
+#   - deepssm-predict.subjects=validation predicts and analyses held-out validation
+#     subjects, and fails clearly without any;
 #   - a YAML comment or reordered keys rerun nothing;
 #   - a deleted or corrupted cache object is reported and only what needs it reruns;
 #   - a run killed during augmentation reuses the samples already done.
@@ -96,6 +98,19 @@ check "the run with another augmentation seed succeeds" $? "$(tail -n 3 "$work/r
 r=$(ran_stages "$work/run-seed.log")
 [[ $r == "augment deepssm-analyze deepssm-loaders deepssm-predict deepssm-train" ]]
 check "the run reran augmentation and what follows, not the cohort" $? "ran: $r"
+
+echo "== the validation subjects"
+runs=$(plan_runs "$wf" --tiny-test --set deepssm-predict.subjects=validation)
+[[ $runs == "deepssm-analyze deepssm-predict" ]]
+check "deepssm-predict.subjects plans prediction and analysis only" $? "plan runs: $runs"
+ssm run "$wf" --tiny-test --set deepssm-predict.subjects=validation >"$work/run-val0.log" 2>&1
+rc=$?
+[[ $rc == 1 ]] && grep -q "hold some out with split.validation" "$work/run-val0.log"
+check "without validation subjects it fails (exit 1) saying to hold some out" $? "rc $rc: $(grep -i validation "$work/run-val0.log" | head -2)"
+ssm run "$wf" --tiny-test --set split.train=3 --set split.validation=1 --set deepssm-predict.subjects=validation >"$work/run-val.log" 2>&1
+check "with a validation subject held out, its prediction and analysis run" $? "$(tail -n 3 "$work/run-val.log")"
+grep -q "over 1 validation femurs" "$work/run-val.log"
+check "the analysis says it measured the validation subject" $? "$(grep -i femurs "$work/run-val.log" | head -2)"
 
 echo "== comments and key order"
 python3 - "$wf" "$work/edited.yaml" <<'PY'
