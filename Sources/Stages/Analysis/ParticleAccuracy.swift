@@ -36,16 +36,73 @@ public struct ParticleAccuracy: Codable, Sendable, Equatable {
         }
     }
 
+    /// One retained mode over all subjects, as particle RMS (mm): the PCA
+    /// modes are orthonormal, so a score error e adds e² / M to a subject's
+    /// mean squared particle distance, and a subject's squared prediction
+    /// error is its oracle's plus the sum of these over the K modes.
+    public struct Mode: Codable, Sendable, Equatable {
+        /// 1-based, as the PCA numbers its modes.
+        public var mode: Int
+        /// √(mean over subjects of (predicted − true score)² / M).
+        public var prediction: Double
+        /// The same for the mean shape (predicted score 0): how much the
+        /// subjects vary along this mode.
+        public var meanShape: Double
+
+        public init(mode: Int, prediction: Double, meanShape: Double) {
+            self.mode = mode
+            self.prediction = prediction
+            self.meanShape = meanShape
+        }
+
+        /// 1 − prediction² / meanShape²: the share of these subjects' variance
+        /// along the mode that the prediction explains (1 exact, 0 no better
+        /// than the mean, below 0 worse); nil when they do not vary along it.
+        public var explained: Double? {
+            meanShape > 1e-12 ? 1 - (prediction * prediction) / (meanShape * meanShape) : nil
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case mode, prediction = "prediction_rms_mm", meanShape = "mean_shape_rms_mm"
+        }
+    }
+
     /// K: the modes the oracle keeps.
     public var numModes: Int
     public var subjects: [Subject]
+    /// Per retained mode, when the predicted scores are known.
+    public var modes: [Mode]?
 
-    public init(numModes: Int, subjects: [Subject]) {
+    public init(numModes: Int, subjects: [Subject], modes: [Mode]? = nil) {
         self.numModes = numModes
         self.subjects = subjects
+        self.modes = modes
     }
 
-    enum CodingKeys: String, CodingKey { case numModes = "num_modes", subjects }
+    enum CodingKeys: String, CodingKey { case numModes = "num_modes", subjects, modes }
+
+    /// Per-mode errors of `predicted` against `truth` scores (raw PCA scores,
+    /// one row of K per subject) for shapes of `numParticles` particles.
+    public static func modes(predicted: [[Double]], truth: [[Double]], numParticles: Int) -> [Mode] {
+        precondition(predicted.count == truth.count, "one row of scores per subject")
+        guard let k = truth.first?.count, numParticles > 0 else { return [] }
+        let scale = Double(truth.count * numParticles)
+        return (0..<k).map { m in
+            let error = zip(predicted, truth).map { ($0[m] - $1[m]) * ($0[m] - $1[m]) }.reduce(0, +)
+            let spread = truth.map { $0[m] * $0[m] }.reduce(0, +)
+            return Mode(mode: m + 1, prediction: (error / scale).squareRoot(), meanShape: (spread / scale).squareRoot())
+        }
+    }
+
+    /// "per mode, explained: 1 0.95, 2 0.91, 3 −0.12, ..." (nil without modes).
+    public var modeSentence: String? {
+        guard let modes, !modes.isEmpty else { return nil }
+        return "per mode, the share of the subjects' variance the prediction explains (prediction / mean shape RMS): "
+            + modes.map { m in
+                String(format: "%d: %@ (%.2f / %.2f mm)", m.mode, m.explained.map { String(format: "%.2f", $0) } ?? "–",
+                       m.prediction, m.meanShape)
+            }.joined(separator: ", ")
+    }
 
     /// (mean − prediction) / (mean − oracle); nil when the oracle is no better
     /// than the mean shape (nothing to gain).

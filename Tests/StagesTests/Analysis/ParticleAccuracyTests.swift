@@ -28,6 +28,33 @@ final class ParticleAccuracyTests: XCTestCase {
         XCTAssertEqual(try accuracy.encoded(), try decoded.encoded(), "same numbers, same bytes")
     }
 
+    func test_modes_areTheScoreErrorsAsParticleRMS_andWhatTheyExplain() throws {
+        // Two subjects, M = 2 particles, K = 3 modes.
+        let modes = ParticleAccuracy.modes(predicted: [[1, 0, 5], [3, 0, 0]], truth: [[2, 2, 0], [4, -2, 0]], numParticles: 2)
+        XCTAssertEqual(modes.map(\.mode), [1, 2, 3])
+        // Mode 1: errors −1, −1 → √(2 / 4); truth 2, 4 → √(20 / 4).
+        XCTAssertEqual(modes[0].prediction, 0.5.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(modes[0].meanShape, 5.0.squareRoot(), accuracy: 1e-12)
+        XCTAssertEqual(modes[0].explained!, 0.9, accuracy: 1e-12)
+        // Mode 2 predicted at the mean: explains nothing.
+        XCTAssertEqual(modes[1].explained!, 0, accuracy: 1e-12)
+        // Mode 3: the subjects do not vary along it; a prediction off it is an error with nothing to explain.
+        XCTAssertEqual(modes[2].prediction, (25.0 / 4).squareRoot(), accuracy: 1e-12)
+        XCTAssertNil(modes[2].explained)
+
+        let accuracy = ParticleAccuracy(numModes: 3, subjects: [.init(id: "a", prediction: 2, meanShape: 3, oracle: 1)],
+                                        modes: modes)
+        XCTAssertEqual(accuracy.modeSentence,
+                       "per mode, the share of the subjects' variance the prediction explains (prediction / mean shape RMS): "
+                       + "1: 0.90 (0.71 / 2.24 mm), 2: 0.00 (1.41 / 1.41 mm), 3: – (2.50 / 0.00 mm)")
+        let decoded = try JSONDecoder().decode(ParticleAccuracy.self, from: accuracy.encoded())
+        XCTAssertEqual(decoded, accuracy)
+        // accuracy.json written before per-mode errors existed still reads.
+        let old = try JSONDecoder().decode(ParticleAccuracy.self, from: Data(#"{"num_modes": 6, "subjects": []}"#.utf8))
+        XCTAssertNil(old.modes)
+        XCTAssertNil(old.modeSentence)
+    }
+
     func test_rmse_ofCorrespondingParticles() {
         let a = ParticleSet(points: [SIMD3(0, 0, 0), SIMD3(1, 0, 0)])
         let b = ParticleSet(points: [SIMD3(0, 0, 2), SIMD3(1, 0, 0)])

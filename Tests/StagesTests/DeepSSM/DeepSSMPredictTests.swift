@@ -148,6 +148,21 @@ final class DeepSSMPredictTests: XCTestCase {
         XCTAssertEqual(context.metrics["mean_shape_particle_rmse_world_mm"] ?? 0,
                        ((5.0 / 3).squareRoot() + 2.0.squareRoot()) / 2, accuracy: 1e-12)
         XCTAssertEqual(context.metrics["achievable_gain_share"], accuracy.achievableGainShare)
+
+        // Per mode: a subject's squared error is its oracle's plus its score errors over M;
+        // over subjects, the mean squared RMSE is the oracle's plus the modes' squares.
+        let modes = try XCTUnwrap(accuracy.modes)
+        XCTAssertEqual(modes.count, 2)
+        let meanSquared = accuracy.subjects.map { $0.prediction * $0.prediction }.reduce(0, +) / 2
+        let oracleSquared = accuracy.subjects.map { $0.oracle * $0.oracle }.reduce(0, +) / 2
+        XCTAssertEqual(meanSquared, oracleSquared + modes.map { $0.prediction * $0.prediction }.reduce(0, +), accuracy: 1e-9)
+        // Independently: the true scores are (x, 1) with x = 1, 0 (mean 0 at those coordinates).
+        for (m, truth) in [[1.0, 0], [1.0, 1]].enumerated() {
+            let predicted = try (0..<2).map { try stack.sample("scores", $0, as: Double.self)[m] }
+            let expected = (zip(predicted, truth).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / 6).squareRoot()
+            XCTAssertEqual(modes[m].prediction, expected, accuracy: 1e-9, "mode \(m + 1)")
+        }
+        XCTAssertTrue(context.logs.contains { $0.hasPrefix("per mode, the share of the subjects' variance") }, "\(context.logs)")
     }
 
     func test_run_withoutTestCohort_writesWorldParticlesOnly() async throws {

@@ -11,7 +11,7 @@ import Workflow
 /// so that later comparisons happen in one frame (docs/reference.md §5).
 public struct DeepSSMPredict: Stage {
     public static let kind = "deepssm-predict"
-    public static let version = 2
+    public static let version = 3
     public static let summary = "predict particles for the test images with a trained DeepSSM network"
     public static let inputs = [
         Port("model", "deepssm-train output: best_model.h5, final_model.h5, normalization.json"),
@@ -134,6 +134,7 @@ public struct DeepSSMPredict: Stage {
             context.metric("oracle_particle_rmse_world_mm", accuracy.oracle)
             if let share = accuracy.achievableGainShare { context.metric("achievable_gain_share", share) }
             context.log("world frame, \(accuracy.subjects.count) \(who) subjects: \(accuracy.sentence)")
+            if let modes = accuracy.modeSentence { context.log(modes) }
         }
     }
 }

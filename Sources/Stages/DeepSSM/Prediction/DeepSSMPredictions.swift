@@ -79,18 +79,22 @@ struct PredictionSet {
     mutating func accuracy(pca: PCAModel, frames: TestSubjectFrames) throws -> ParticleAccuracy {
         let mean = ParticleSet(flattened: pca.mean)
         var subjects: [ParticleAccuracy.Subject] = []
+        var truthScores: [[Double]] = []
         for (i, id) in ids.enumerated() {
             let truth = try frames.particles(id, frame: .world)
             guard truth.count == numParticles else {
                 throw StageFailure("test subject '\(id)' has \(truth.count) particles but the PCA model has \(numParticles); connect the test cohort of the same shape model")
             }
-            let projected = pca.reconstruct(scores: pca.project(truth))
+            let z = pca.project(truth)
+            truthScores.append(z)
+            let projected = pca.reconstruct(scores: z)
             oracle[i] = (projected, try frames.worldToLocal(id).apply(projected))
             subjects.append(.init(id: id, prediction: ParticleAccuracy.rmse(world[i]!, truth),
                                   meanShape: ParticleAccuracy.rmse(mean, truth),
                                   oracle: ParticleAccuracy.rmse(projected, truth)))
         }
-        return ParticleAccuracy(numModes: numModes, subjects: subjects)
+        let modes = ParticleAccuracy.modes(predicted: scores.map { $0! }, truth: truthScores, numParticles: numParticles)
+        return ParticleAccuracy(numModes: numModes, subjects: subjects, modes: modes)
     }
 
     /// `subjects`: written as the root attribute `subjects` unless `test`.
