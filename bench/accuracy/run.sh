@@ -10,14 +10,21 @@
 #     analysis run again): a single run's share moves with the seed, and the
 #     mean over seeds is the figure to compare recipes by;
 #   - with --determinism, the first seed once more into a second fresh cache:
-#     every stage's key and output digests must be the same bytes.
+#     every stage's key and output digests must be the same bytes;
+#   - per PCA mode, the share of the subjects' variance the prediction explains.
 # The test set is read here to report, never to choose a recipe
-# (docs/training-recipe.md chooses on validation).
+# (docs/training-recipe.md chooses on validation). To choose, --validation N
+# holds N of the 40 training femurs out (split.train 40 - N, split.validation N)
+# and measures everything on them instead (deepssm-predict.subjects=validation);
+# --set passes a recipe change to every run.
 #
 # Usage: bench/accuracy/run.sh [--profile P] [--seeds "1 2 3"] [--determinism]
+#                              [--validation N] [--set STAGE.PARAM=V ...]
 #                              [--json FILE] [--binary SSMFLOW]
 #   bench/accuracy/run.sh                                  # cpu profile, seeds 1 2 3 (about 20 minutes)
 #   bench/accuracy/run.sh --seeds 1 --determinism          # the make-run figures, checked for determinism
+#   bench/accuracy/run.sh --validation 5 --set deepssm-train.epochs=8 --set augment.sampler=gaussian
+#                                                          # a recipe on 5 validation femurs, 3 seeds
 #   bench/accuracy/run.sh --profile tiny --seeds "1 2"     # a quick check of the benchmark itself
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,6 +34,8 @@ seeds="1 2 3"
 determinism=0
 json=""
 binary=""
+validation=0
+sets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --profile) profile=${2:?--profile needs a profile name}; shift 2 ;;
@@ -34,7 +43,10 @@ while [[ $# -gt 0 ]]; do
     --determinism) determinism=1; shift ;;
     --json) json=${2:?--json needs a file}; shift 2 ;;
     --binary) binary=${2:?--binary needs an ssmflow executable}; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    --validation) validation=${2:?--validation needs a number of femurs}; shift 2 ;;
+    --set) [[ ${2:-} == *.*=* ]] || { echo "bench/accuracy: --set needs STAGE.PARAM=VALUE, got '${2:-}'" >&2; exit 2; }
+           sets+=(--set "$2"); shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "bench/accuracy: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,6 +54,12 @@ for seed in $seeds; do
   [[ "$seed" =~ ^[0-9]+$ ]] || { echo "bench/accuracy: seed '$seed' is not a non-negative integer" >&2; exit 2; }
 done
 [[ -n "$seeds" ]] || { echo "bench/accuracy: --seeds needs at least one seed" >&2; exit 2; }
+if ! [[ "$validation" =~ ^[0-9]+$ ]] || (( validation > 39 )); then
+  echo "bench/accuracy: --validation takes 1 to 39 of the 40 training femurs, got '$validation'" >&2; exit 2
+fi
+if (( validation > 0 )); then
+  sets+=(--set "split.train=$((40 - validation))" --set "split.validation=$validation" --set deepssm-predict.subjects=validation)
+fi
 
 if [[ -z "$binary" ]]; then
   scripts/build-native.sh -c release >/dev/null
@@ -53,11 +71,13 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ssmflow-bench-accuracy.XXXXXX")
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
-python3 - "$binary" "$profile" "$work" "$determinism" "$json" $seeds <<'PY'
+SSMFLOW_BENCH_SETS="$(printf '%s\n' "${sets[@]}")" python3 - "$binary" "$profile" "$work" "$determinism" "$json" "$validation" $seeds <<'PY'
 import glob, json, os, subprocess, sys, time
 
-binary, profile, work, determinism, json_path = sys.argv[1:6]
-seeds = [int(s) for s in sys.argv[6:]]
+binary, profile, work, determinism, json_path, validation = sys.argv[1:7]
+seeds = [int(s) for s in sys.argv[7:]]
+extra = [a for a in os.environ.get("SSMFLOW_BENCH_SETS", "").split("\n") if a]
+subjects = "validation" if "deepssm-predict.subjects=validation" in extra else "test"
 workflow = "workflows/femur_deepssm.yaml"
 TIME_TARGET_S, SHARE_TARGET = 480.0, 0.75
 
@@ -65,7 +85,7 @@ def log(line):
     print(f"bench/accuracy: {line}", flush=True)
 
 def run(cache, seed, label):
-    args = [binary, "run", workflow, "--profile", profile, "--cache-dir", cache]
+    args = [binary, "run", workflow, "--profile", profile, "--cache-dir", cache] + extra
     if seed != 1:
         args += ["--set", f"deepssm-train.seed={seed}"]
     log(f"{label}: {' '.join(args)}")
@@ -87,6 +107,20 @@ def metric(stages, stage, name):
     value = stages.get(stage, {}).get("metrics", {}).get(name)
     return float(value) if value is not None else float("nan")
 
+def explained(cache, stages):
+    """Per mode, 1 - prediction^2 / mean shape^2 from the predictions' accuracy.json."""
+    entry = stages.get("deepssm-predict")
+    if not entry:
+        return []
+    record = json.load(open(os.path.join(cache, "records", entry["key"][:2], entry["key"] + ".json")))
+    digest = record["outputs"]["predictions"]["digest"]["hex"]
+    path = os.path.join(cache, "objects", digest[:2], digest, "accuracy.json")
+    if not os.path.exists(path):
+        return []
+    modes = json.load(open(path)).get("modes") or []
+    return [1 - (m["prediction_rms_mm"] / m["mean_shape_rms_mm"]) ** 2 if m["mean_shape_rms_mm"] > 0 else float("nan")
+            for m in modes]
+
 def digests(cache, stages):
     result = {}
     for stage, entry in sorted(stages.items()):
@@ -96,7 +130,8 @@ def digests(cache, stages):
     return result
 
 load = os.getloadavg()[0]
-log(f"profile {profile}, seeds {' '.join(map(str, seeds))}; load average {load:.2f} on {os.cpu_count()} cores"
+log(f"profile {profile}{' ' + ' '.join(extra) if extra else ''}, {subjects} subjects, seeds {' '.join(map(str, seeds))}; "
+    f"load average {load:.2f} on {os.cpu_count()} cores"
     + (" (not idle: the run time is not the idle figure)" if load > 0.5 else ""))
 first_cache = os.path.join(work, "cache")
 rows = []
@@ -108,12 +143,13 @@ for index, seed in enumerate(seeds):
         "wall_s": wall,
         "train_s": stages["deepssm-train"]["seconds"],
         "best_epoch": metric(stages, "deepssm-train", "best_epoch"),
-        "particle_rmse_mm": metric(stages, "deepssm-predict", "test_particle_rmse_world_mm"),
+        "particle_rmse_mm": metric(stages, "deepssm-predict", f"{subjects}_particle_rmse_world_mm"),
         "mean_shape_rmse_mm": metric(stages, "deepssm-predict", "mean_shape_particle_rmse_world_mm"),
         "oracle_rmse_mm": metric(stages, "deepssm-predict", "oracle_particle_rmse_world_mm"),
         "achievable_gain_share": metric(stages, "deepssm-predict", "achievable_gain_share"),
         "surface_mm": metric(stages, "deepssm-analyze", "mean_surface_distance_mm"),
         "baseline_surface_mm": metric(stages, "deepssm-analyze", "baseline_mean_surface_distance_mm"),
+        "mode_explained": explained(first_cache, stages),
     }
     rows.append(row)
     if index == 0:
@@ -142,15 +178,21 @@ for r in rows:
 shares = [r["achievable_gain_share"] for r in rows]
 mean_share = sum(shares) / len(shares)
 print()
-print(f"mean achievable_gain_share over {len(rows)} seed(s): {mean_share:.3f} (min {min(shares):.3f}, max {max(shares):.3f})")
-if profile == "cpu":
+print(f"mean achievable_gain_share over {len(rows)} seed(s), {subjects} subjects: {mean_share:.3f} "
+      f"(min {min(shares):.3f}, max {max(shares):.3f})")
+if all(r["mode_explained"] for r in rows):
+    k = min(len(r["mode_explained"]) for r in rows)
+    print("variance explained per mode (seeds " + ", ".join(str(r["seed"]) for r in rows) + "): "
+          + "; ".join(f"{m + 1}: " + " / ".join(f"{r['mode_explained'][m]:.2f}" for r in rows) for m in range(k)))
+if profile == "cpu" and subjects == "test" and not extra:
     fresh = rows[0]["wall_s"]
     print(f"target share >= {SHARE_TARGET}: {'met' if mean_share >= SHARE_TARGET else 'missed'} by the mean over seeds")
     print(f"target run <= {TIME_TARGET_S:.0f} s (idle machine): {'met' if fresh <= TIME_TARGET_S else 'missed'} "
           f"({fresh:.0f} s from a fresh cache, load average {load:.2f} at the start)")
 if json_path:
     with open(json_path, "w") as out:
-        json.dump({"profile": profile, "load_average": load, "runs": rows, "mean_share": mean_share,
+        json.dump({"profile": profile, "sets": extra, "subjects": subjects, "load_average": load, "runs": rows,
+                   "mean_share": mean_share,
                    "deterministic": same}, out, indent=2)
     log(f"wrote {json_path}")
 sys.exit(0 if same in (None, True) else 1)
