@@ -95,12 +95,29 @@ public struct RunReportFinisher: RunFinisher {
                                                      + "oracle) on particle RMSE (world frame)" : "")))
             }
             if let plot = artifacts[ArtifactAddress(stage: stage.stage, output: "accuracy")] {
-                let figures = pngs(in: plot, caption: "\(stage.stage): particle RMSE per test subject")
+                let figures = pngs(in: plot, caption: "\(stage.stage): particle RMSE per subject")
                 if !figures.isEmpty { distanceBlocks.append(.gallery(columns: 2, figures: figures)) }
             }
             if let maps = artifacts[ArtifactAddress(stage: stage.stage, output: "heatmaps")] {
                 heatMaps += pngs(in: maps, caption: "")
             }
+        }
+        // Per PCA mode, from the predictions' accuracy.json: which modes the network predicts.
+        for stage in run.stages where stage.kind == DeepSSMPredict.kind {
+            guard let predictions = artifacts[ArtifactAddress(stage: stage.stage, output: "predictions")],
+                  let accuracy = try? ParticleAccuracy.read(predictions: predictions),
+                  let modes = accuracy.modes, !modes.isEmpty else { continue }
+            let subjects = (try? PredictedParticles(directory: predictions).subjects) ?? "test"
+            distanceBlocks.append(.table(
+                header: ["mode", "prediction RMS (mm)", "mean shape RMS (mm)", "variance explained"],
+                rows: modes.map { m in
+                    ["\(m.mode)", String(format: "%.2f", m.prediction), String(format: "%.2f", m.meanShape),
+                     m.explained.map { String(format: "%.0f %%", $0 * 100) } ?? "–"]
+                },
+                caption: "\(stage.stage): per PCA mode over the \(accuracy.subjects.count) \(subjects) subjects, the "
+                    + "score error as particle RMS in the world frame, the mean shape's (how much the subjects vary "
+                    + "along the mode) and the share of that variance the prediction explains; a subject's squared "
+                    + "particle error is the oracle's plus these modes' squares"))
         }
         let renderingOff = analyze.map(\.stage).filter { run.params[$0]?.members["render"] == .bool(false) }
         let shown = Set((augment + train + analyze).map(\.stage))

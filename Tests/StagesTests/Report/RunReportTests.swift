@@ -86,6 +86,31 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("m03_L_original"))
     }
 
+    func test_report_predictionsWithPerModeErrors_showTheModeTable() throws {
+        let dir = try scratch()
+        let predictions = dir.appendingPathComponent("obj-predictions")
+        try FileManager.default.createDirectory(at: predictions, withIntermediateDirectories: true)
+        try ParticleAccuracy(numModes: 2, subjects: [.init(id: "m03_L", prediction: 1.5, meanShape: 2.5, oracle: 1)],
+                             modes: [.init(mode: 1, prediction: 0.5, meanShape: 2), .init(mode: 2, prediction: 1.2, meanShape: 0.6)])
+            .encoded().write(to: predictions.appendingPathComponent(ParticleAccuracy.fileName))
+        var run = try record()
+        var predict = run.stages[1]
+        predict.stage = "predict"
+        predict.kind = DeepSSMPredict.kind
+        run.stages.append(predict)
+        var artifacts = try artifacts(in: dir)
+        artifacts[ArtifactAddress(stage: "predict", output: "predictions")] = predictions
+        let html = try RunReportFinisher.report(run: run, artifacts: artifacts).html()
+        XCTAssertTrue(html.contains("<th>variance explained</th>"), html)
+        // 1 − 0.25 / 4 and 1 − 1.44 / 0.36.
+        XCTAssertTrue(html.contains("<td class=\"num\">1</td><td class=\"num\">0.50</td><td class=\"num\">2.00</td><td>94 %</td>"), html)
+        XCTAssertTrue(html.contains("<td class=\"num\">2</td><td class=\"num\">1.20</td><td class=\"num\">0.60</td><td>-300 %</td>"), html)
+        XCTAssertTrue(html.contains("predict: per PCA mode over the 1 test subjects"))
+        // Without accuracy.json (no test cohort) there is no mode table.
+        artifacts[ArtifactAddress(stage: "predict", output: "predictions")] = dir.appendingPathComponent("obj-plots")
+        XCTAssertFalse(try RunReportFinisher.report(run: run, artifacts: artifacts).html().contains("variance explained"))
+    }
+
     func test_report_withoutAnalysisOrTraining_saysWhyInsteadOfLeavingGaps() throws {
         var run = try record()
         run.stages = run.stages.filter { $0.kind == "shell" }
