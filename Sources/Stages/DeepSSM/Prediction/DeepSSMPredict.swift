@@ -36,9 +36,9 @@ public struct DeepSSMPredict: Stage {
         /// `fp32` when left out; `tf32` or `bf16` (autocast) on CUDA GPUs of compute capability 8.0+.
         public var precision: String? = nil
         /// Whose images to predict: `test` (left out) or `validation`, the real
-        /// validation subjects of the loaders (`split.validation`); connect that
-        /// cohort to `test` here and in `deepssm-analyze` to see their accuracy
-        /// and share, which a recipe may be chosen by (the test set may not).
+        /// validation subjects of the loaders (`split.validation`, connected as
+        /// the `validation` input here and in `deepssm-analyze`, as the use case
+        /// does): their accuracy and share may choose a recipe, the test set's not.
         public var subjects: String? = nil
         public static let optionalParameters = ["precision", "subjects"]
 
@@ -81,7 +81,7 @@ public struct DeepSSMPredict: Stage {
         let k = normalization.numModes
         let test = try loaders.reader(params.split, batchSize: params.batch_size)
         let who = params.split == .test ? "test" : "validation"
-        guard test.count > 0 else {
+        guard params.split == .test || test.count > 0 else {
             throw StageFailure("the loaders hold no \(who) images (\(params.split.rawValue).h5 is empty); connect loaders that have them")
         }
         let port = params.split == .test ? "test" : "validation"
