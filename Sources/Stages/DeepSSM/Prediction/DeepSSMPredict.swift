@@ -42,7 +42,9 @@ public struct DeepSSMPredict: Stage {
         public var subjects: String? = nil
         public static let optionalParameters = ["precision", "subjects"]
 
-        var split: LoaderArtifact.Split { subjects == "validation" ? .validation : .test }
+        /// `test` or `validation`: the input port, the metric prefix and the word in messages.
+        var subjectSet: String { subjects ?? "test" }
+        var split: LoaderArtifact.Split { subjectSet == "validation" ? .validation : .test }
 
         public init() {}
 
@@ -80,12 +82,11 @@ public struct DeepSSMPredict: Stage {
         try TrainedShapeModel.check(checkpoint, normalization: normalization, pca: pca, source: modelFile.lastPathComponent)
         let k = normalization.numModes
         let test = try loaders.reader(params.split, batchSize: params.batch_size)
-        let who = params.split == .test ? "test" : "validation"
+        let who = params.subjectSet
         guard params.split == .test || test.count > 0 else {
             throw StageFailure("the loaders hold no \(who) images (\(params.split.rawValue).h5 is empty); connect loaders that have them")
         }
-        let port = params.split == .test ? "test" : "validation"
-        let frames = try context.hasInput(port) ? TestSubjectFrames(directory: try context.input(port), ids: test.ids, subjects: who) : nil
+        let frames = try context.hasInput(who) ? TestSubjectFrames(directory: try context.input(who), ids: test.ids, subjects: who) : nil
 
         let network = try TrainedShapeModel(checkpoint: checkpoint, device: try DeepSSMTrain.torch { () -> TorchDevice in
             try Torch.setThreads(params.threads > 0 ? params.threads : max(context.threads, 1))
