@@ -53,9 +53,15 @@ public struct Augment: ShardedStage {
         /// sampler's base, as the reference) or `random` (any training subject,
         /// drawn uniformly; docs/augmentation.md, "Image base").
         public var image_base: String? = nil
-        public static let optionalParameters = ["image_base"]
+        /// What a generated shape has outside the K modes: `none` (left out: it
+        /// lies in the model, as the reference) or `base` (its image base's
+        /// residual, so generated images keep real out-of-model detail;
+        /// docs/augmentation.md, "Residual").
+        public var residual: String? = nil
+        public static let optionalParameters = ["image_base", "residual"]
 
         var randomBase: Bool { image_base == "random" }
+        var keepResidual: Bool { residual == "base" }
 
         public init() {}
 
@@ -74,6 +80,9 @@ public struct Augment: ShardedStage {
             }
             if let image_base, !["sampler", "random"].contains(image_base) {
                 issues.append(.init("image_base", "'\(image_base)' is not an image base; use sampler or random"))
+            }
+            if let residual, !["none", "base"].contains(residual) {
+                issues.append(.init("residual", "'\(residual)' is not a residual; use none or base"))
             }
             if mixture_max_components < 1 { issues.append(.init("mixture_max_components", "must be ≥ 1, got \(mixture_max_components)")) }
             if seed < 0 { issues.append(.init("seed", "must be ≥ 0, got \(seed)")) }

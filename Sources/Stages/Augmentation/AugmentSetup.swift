@@ -53,6 +53,7 @@ struct AugmentSetup {
             context.log("mixture: \(mixture.components.count) components by bic")
         }
         if params.randomBase { context.log("image base: a training subject drawn uniformly per sample") }
+        if params.keepResidual { context.log("residual: each generated shape keeps its image base's detail outside the \(model.numModes) modes") }
         self.cohort = cohort
         self.world = world
         self.local = local
@@ -60,7 +61,7 @@ struct AugmentSetup {
         generator = SampleGenerator(
             model: model, sampler: sampler, seed: seed, world: world, local: local, landmarkStride: params.landmark_stride,
             warp: ImageWarp(gridStep: params.grid_step, correctionRadius: params.correction_radius, threads: 1),
-            randomBase: params.randomBase, loadImage: { try cohort.image($0) })
+            randomBase: params.randomBase, keepResidual: params.keepResidual, loadImage: { try cohort.image($0) })
     }
 
     /// The memoized sample stack of `shard`, generated now when absent; `made`

@@ -37,18 +37,25 @@ public final class SampleGenerator: @unchecked Sendable {
     /// from a stream of its own, so that no image's appearance goes with one
     /// region of shape space.
     public let randomBase: Bool
+    /// When true a generated shape carries its image base's residual, the part
+    /// of the base's world shape outside the K retained modes, so the warp moves
+    /// the base only within the model and keeps its out-of-model detail (its
+    /// scores are unchanged: the residual is orthogonal to the modes).
+    public let keepResidual: Bool
     /// Training shapes, world and local frames.
     let world: [ParticleSet]
     let local: [ParticleSet]
     /// World → local similarity of each training shape.
     let toLocal: [SimilarityTransform]
+    /// Each training world shape minus its projection onto the K modes (flattened).
+    let residuals: [[Double]]
     private let loadImage: @Sendable (Int) throws -> ImageVolume
     private var images: [Int: ImageVolume] = [:]
     private let lock = NSLock()
 
     /// - Parameter loadImage: reads training image i; each is read once and kept.
     public init(model: PCAModel, sampler: any ShapeSampler, seed: UInt64, world: [ParticleSet], local: [ParticleSet],
-                landmarkStride: Int, warp: ImageWarp, randomBase: Bool = false,
+                landmarkStride: Int, warp: ImageWarp, randomBase: Bool = false, keepResidual: Bool = false,
                 loadImage: @escaping @Sendable (Int) throws -> ImageVolume) {
         precondition(world.count == local.count && landmarkStride >= 1, "generator: inconsistent training data")
         self.model = model
@@ -59,8 +66,13 @@ public final class SampleGenerator: @unchecked Sendable {
         self.landmarkStride = landmarkStride
         self.warp = warp
         self.randomBase = randomBase
+        self.keepResidual = keepResidual
         self.loadImage = loadImage
         toLocal = zip(world, local).map { SimilarityTransform.umeyama(from: $0.points, to: $1.points) }
+        residuals = keepResidual ? world.map { shape in
+            let inModel = model.reconstruct(scores: model.project(shape)).flattened
+            return zip(shape.flattened, inModel).map { $0 - $1 }
+        } : []
     }
 
     /// The id of generated sample `index` (1-based): `Generated_sample_0001`.
@@ -93,7 +105,10 @@ public final class SampleGenerator: @unchecked Sendable {
             var baseRandom = SampleRandom(seed: seed &+ 0x5EED_BA5E, index: UInt64(index))
             draw.base = min(Int(baseRandom.uniform() * Double(world.count)), world.count - 1)
         }
-        let world = model.reconstruct(scores: draw.scores)
+        var world = model.reconstruct(scores: draw.scores)
+        if keepResidual {
+            world = ParticleSet(flattened: zip(world.flattened, residuals[draw.base]).map { $0 + $1 })
+        }
         let nearest = nearestOriginal(world)
         let local = toLocal[nearest].apply(world)
         let id = Self.id(index)

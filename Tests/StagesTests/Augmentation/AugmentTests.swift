@@ -135,7 +135,7 @@ final class AugmentTests: XCTestCase {
 
     func test_params_imageBase_isOptionalAndRefusesAnUnknownValue() {
         var params = Augment.Params()
-        XCTAssertEqual(Augment.Params.optionalParameters, ["image_base"])
+        XCTAssertEqual(Augment.Params.optionalParameters, ["image_base", "residual"])
         XCTAssertFalse(params.randomBase)
         params.image_base = "nearest"
         XCTAssertEqual(params.validate().map(\.parameter), ["image_base"])
@@ -143,6 +143,20 @@ final class AugmentTests: XCTestCase {
         params.image_base = "random"
         XCTAssertTrue(params.validate().isEmpty)
         XCTAssertTrue(params.randomBase)
+    }
+
+    func test_params_residual_isOptionalAndRefusesAnUnknownValue() {
+        var params = Augment.Params()
+        XCTAssertFalse(params.keepResidual)
+        params.residual = "nearest"
+        XCTAssertEqual(params.validate().map(\.parameter), ["residual"])
+        XCTAssertEqual(params.validate().first?.message, "'nearest' is not a residual; use none or base")
+        params.residual = "none"
+        XCTAssertTrue(params.validate().isEmpty)
+        XCTAssertFalse(params.keepResidual)
+        params.residual = "base"
+        XCTAssertTrue(params.validate().isEmpty)
+        XCTAssertTrue(params.keepResidual)
     }
 
     func test_export_writesTheReferenceLayout() async throws {

@@ -7,7 +7,7 @@ import HDF5Kit
 final class SampleGeneratorTests: XCTestCase {
     /// Ellipsoid shapes varying along a few modes, a blob image per shape, and a
     /// generator with the stage's defaults (step 2, radius 10, one thread per warp).
-    private func makeGenerator(warpThreads: Int = 1, randomBase: Bool = false) throws -> SampleGenerator {
+    private func makeGenerator(warpThreads: Int = 1, randomBase: Bool = false, keepResidual: Bool = false) throws -> SampleGenerator {
         let golden = Double.pi * (3 - 5.0.squareRoot())
         let shapes = (0..<8).map { s -> ParticleSet in
             var random = SampleRandom(seed: 31, index: UInt64(s))
@@ -30,7 +30,7 @@ final class SampleGeneratorTests: XCTestCase {
         }
         return SampleGenerator(model: model, sampler: sampler, seed: 5, world: shapes, local: shapes, landmarkStride: 1,
                                warp: ImageWarp(gridStep: 2, correctionRadius: 10, threads: warpThreads),
-                               randomBase: randomBase, loadImage: { images[$0] })
+                               randomBase: randomBase, keepResidual: keepResidual, loadImage: { images[$0] })
     }
 
     /// Image s is a blob over a background of s; voxels the warp reads from
@@ -60,6 +60,35 @@ final class SampleGeneratorTests: XCTestCase {
         }
         XCTAssertEqual(Set(bases), Set(0..<8), "48 draws reach every one of the 8 subjects")
         XCTAssertGreaterThan(differing, 30, "about 7 in 8 bases differ from the kernel's")
+    }
+
+    func test_keepResidual_addsTheBasesOutOfModelPart_keepsTheScores_andWarpsLess() throws {
+        let plain = try makeGenerator(), kept = try makeGenerator(keepResidual: true)
+        let model = kept.model
+        var warpPlain = 0.0, warpKept = 0.0
+        for i in 1...24 {
+            let a = try plain.sample(i), b = try kept.sample(i)
+            XCTAssertEqual(a.scores, b.scores, "sample \(i): the sampler's draw is untouched")
+            XCTAssertEqual(a.base, b.base)
+            // The generated shape is the model's shape plus the base's residual,
+            // computed here independently from the base's world shape.
+            let base = kept.world[b.base]
+            let baseInModel = model.reconstruct(scores: model.project(base))
+            let expected = zip(zip(a.world.flattened, base.flattened), baseInModel.flattened).map { $0.0 + $0.1 - $1 }
+            for (x, y) in zip(b.world.flattened, expected) { XCTAssertEqual(x, y, accuracy: 1e-9, "sample \(i)") }
+            // The residual is orthogonal to the modes: projecting gives the drawn scores back.
+            for (z, s) in zip(model.project(b.world), b.scores) { XCTAssertEqual(z, s, accuracy: 1e-9, "sample \(i)") }
+            // And the residual is not nothing: the shapes differ.
+            let moved = zip(a.world.flattened, b.world.flattened).map { abs($0 - $1) }.max()!
+            XCTAssertGreaterThan(moved, 0.05, "sample \(i)")
+            // The warp moves the base's particles less: only within the model.
+            func rms(_ p: ParticleSet, _ q: ParticleSet) -> Double {
+                (zip(p.flattened, q.flattened).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / Double(p.count)).squareRoot()
+            }
+            warpPlain += rms(a.local, kept.local[a.base]); warpKept += rms(b.local, kept.local[b.base])
+        }
+        XCTAssertLessThan(warpKept, warpPlain, "keeping the base's residual shortens the warp")
+        XCTAssertEqual(try kept.sample(3).image.voxels, try makeGenerator(keepResidual: true).sample(3).image.voxels, "seeded bytes repeat")
     }
 
     func test_writeShard_givesTheSameBytesForOneTwoOrThreeThreads_andStoresWhatSampleComputes() throws {
