@@ -58,7 +58,13 @@ public struct Augment: ShardedStage {
         /// residual, so generated images keep real out-of-model detail;
         /// docs/augmentation.md, "Residual").
         public var residual: String? = nil
-        public static let optionalParameters = ["image_base", "residual"]
+        /// Standard deviation (degrees, per axis) of a random rotation of each
+        /// generated shape about its centroid in the image frame; left out or 0
+        /// keeps the nearest original's pose, as the reference (docs/augmentation.md, "Pose").
+        public var pose_jitter: Double? = nil
+        /// Standard deviation (mm, per axis) of a random shift of each generated shape.
+        public var pose_shift: Double? = nil
+        public static let optionalParameters = ["image_base", "residual", "pose_jitter", "pose_shift"]
 
         var randomBase: Bool { image_base == "random" }
         var keepResidual: Bool { residual == "base" }
@@ -80,6 +86,12 @@ public struct Augment: ShardedStage {
             }
             if let image_base, !["sampler", "random"].contains(image_base) {
                 issues.append(.init("image_base", "'\(image_base)' is not an image base; use sampler or random"))
+            }
+            if let pose_jitter, !(pose_jitter >= 0 && pose_jitter <= 20) {
+                issues.append(.init("pose_jitter", "must be between 0 and 20 degrees, got \(pose_jitter)"))
+            }
+            if let pose_shift, !(pose_shift >= 0 && pose_shift <= 20) {
+                issues.append(.init("pose_shift", "must be between 0 and 20 mm, got \(pose_shift)"))
             }
             if let residual, !["none", "base"].contains(residual) {
                 issues.append(.init("residual", "'\(residual)' is not a residual; use none or base"))

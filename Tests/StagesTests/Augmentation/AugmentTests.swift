@@ -135,7 +135,7 @@ final class AugmentTests: XCTestCase {
 
     func test_params_imageBase_isOptionalAndRefusesAnUnknownValue() {
         var params = Augment.Params()
-        XCTAssertEqual(Augment.Params.optionalParameters, ["image_base", "residual"])
+        XCTAssertEqual(Augment.Params.optionalParameters, ["image_base", "residual", "pose_jitter", "pose_shift"])
         XCTAssertFalse(params.randomBase)
         params.image_base = "nearest"
         XCTAssertEqual(params.validate().map(\.parameter), ["image_base"])
@@ -157,6 +157,17 @@ final class AugmentTests: XCTestCase {
         params.residual = "base"
         XCTAssertTrue(params.validate().isEmpty)
         XCTAssertTrue(params.keepResidual)
+    }
+
+    func test_params_poseJitter_refusesNegativeOrHugeValues() {
+        var params = Augment.Params()
+        params.pose_jitter = -1
+        params.pose_shift = 25
+        XCTAssertEqual(params.validate().map(\.parameter), ["pose_jitter", "pose_shift"])
+        XCTAssertEqual(params.validate().first?.message, "must be between 0 and 20 degrees, got -1.0")
+        params.pose_jitter = 3
+        params.pose_shift = 2
+        XCTAssertTrue(params.validate().isEmpty)
     }
 
     func test_export_writesTheReferenceLayout() async throws {

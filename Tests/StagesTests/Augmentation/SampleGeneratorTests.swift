@@ -7,7 +7,8 @@ import HDF5Kit
 final class SampleGeneratorTests: XCTestCase {
     /// Ellipsoid shapes varying along a few modes, a blob image per shape, and a
     /// generator with the stage's defaults (step 2, radius 10, one thread per warp).
-    private func makeGenerator(warpThreads: Int = 1, randomBase: Bool = false, keepResidual: Bool = false) throws -> SampleGenerator {
+    private func makeGenerator(warpThreads: Int = 1, randomBase: Bool = false, keepResidual: Bool = false,
+                               poseJitter: (rotation: Double, shift: Double) = (0, 0)) throws -> SampleGenerator {
         let golden = Double.pi * (3 - 5.0.squareRoot())
         let shapes = (0..<8).map { s -> ParticleSet in
             var random = SampleRandom(seed: 31, index: UInt64(s))
@@ -30,7 +31,7 @@ final class SampleGeneratorTests: XCTestCase {
         }
         return SampleGenerator(model: model, sampler: sampler, seed: 5, world: shapes, local: shapes, landmarkStride: 1,
                                warp: ImageWarp(gridStep: 2, correctionRadius: 10, threads: warpThreads),
-                               randomBase: randomBase, keepResidual: keepResidual, loadImage: { images[$0] })
+                               randomBase: randomBase, keepResidual: keepResidual, poseJitter: poseJitter, loadImage: { images[$0] })
     }
 
     /// Image s is a blob over a background of s; voxels the warp reads from
@@ -89,6 +90,46 @@ final class SampleGeneratorTests: XCTestCase {
         }
         XCTAssertLessThan(warpKept, warpPlain, "keeping the base's residual shortens the warp")
         XCTAssertEqual(try kept.sample(3).image.voxels, try makeGenerator(keepResidual: true).sample(3).image.voxels, "seeded bytes repeat")
+    }
+
+    func test_poseJitter_movesTheLocalShapeRigidly_keepsScoresAndWorld_andTheImageFollows() throws {
+        let sd = 4 * Double.pi / 180
+        let plain = try makeGenerator(), moved = try makeGenerator(poseJitter: (rotation: sd, shift: 1.5))
+        var angles: [Double] = [], shifts: [Double] = []
+        for i in 1...40 {
+            let a = try plain.sample(i), b = try moved.sample(i)
+            XCTAssertEqual(a.scores, b.scores, "sample \(i)")
+            XCTAssertEqual(a.world.flattened, b.world.flattened, "sample \(i)")
+            XCTAssertEqual(a.base, b.base)
+            // A rigid motion: the best similarity from the plain to the moved local
+            // shape fits exactly, with scale 1.
+            let t = SimilarityTransform.umeyama(from: a.local.points, to: b.local.points)
+            XCTAssertEqual(t.scale, 1, accuracy: 1e-9, "sample \(i)")
+            for (p, q) in zip(a.local.points, b.local.points) { XCTAssertLessThan(length3(t.apply(p) - q), 1e-8) }
+            let trace = t.rotation.0.x + t.rotation.1.y + t.rotation.2.z
+            angles.append(acos(min(1, max(-1, (trace - 1) / 2))))
+            let ca = a.local.points.reduce(.zero, +) / Double(a.local.count), cb = b.local.points.reduce(.zero, +) / Double(b.local.count)
+            shifts.append(length3(cb - ca))
+            if i <= 3 {
+                // The image follows the shape: the moved blob's intensity-weighted
+                // centre moves with the particles' centroid (within a voxel).
+                func centre(_ image: ImageVolume) -> SIMD3<Double> {
+                    var sum = SIMD3<Double>.zero, weight = 0.0
+                    for z in 0..<image.dims.z { for y in 0..<image.dims.y { for x in 0..<image.dims.x {
+                        let v = Double(image[x, y, z]); guard v > 200 else { continue }
+                        sum += image.point(SIMD3(Double(x), Double(y), Double(z))) * v; weight += v
+                    } } }
+                    return sum / weight
+                }
+                XCTAssertLessThan(length3((centre(b.image) - centre(a.image)) - (cb - ca)), 1.0, "sample \(i)")
+                XCTAssertEqual(try moved.sample(i).image.voxels, b.image.voxels, "sample \(i): the motion is seeded")
+            }
+        }
+        // The rotation angle of three N(0, sd) axis angles has mean sd·√(8/π) ≈ 1.6 sd;
+        // the shift of three N(0, 1.5 mm) has mean 1.5·1.6 mm.
+        let meanAngle = angles.reduce(0, +) / 40, meanShift = shifts.reduce(0, +) / 40
+        XCTAssertEqual(meanAngle / sd, 1.6, accuracy: 0.35)
+        XCTAssertEqual(meanShift / 1.5, 1.6, accuracy: 0.35)
     }
 
     func test_writeShard_givesTheSameBytesForOneTwoOrThreeThreads_andStoresWhatSampleComputes() throws {
