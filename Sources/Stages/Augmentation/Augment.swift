@@ -64,7 +64,10 @@ public struct Augment: ShardedStage {
         public var pose_jitter: Double? = nil
         /// Standard deviation (mm, per axis) of a random shift of each generated shape.
         public var pose_shift: Double? = nil
-        public static let optionalParameters = ["image_base", "residual", "pose_jitter", "pose_shift"]
+        /// Standard deviation of the log of a random scaling of each generated
+        /// shape about its centroid (0.05: about ±5 % in size).
+        public var pose_scale: Double? = nil
+        public static let optionalParameters = ["image_base", "residual", "pose_jitter", "pose_shift", "pose_scale"]
 
         var randomBase: Bool { image_base == "random" }
         var keepResidual: Bool { residual == "base" }
@@ -92,6 +95,9 @@ public struct Augment: ShardedStage {
             }
             if let pose_shift, !(pose_shift >= 0 && pose_shift <= 20) {
                 issues.append(.init("pose_shift", "must be between 0 and 20 mm, got \(pose_shift)"))
+            }
+            if let pose_scale, !(pose_scale >= 0 && pose_scale <= 0.5) {
+                issues.append(.init("pose_scale", "must be between 0 and 0.5 (a log-scale standard deviation), got \(pose_scale)"))
             }
             if let residual, !["none", "base"].contains(residual) {
                 issues.append(.init("residual", "'\(residual)' is not a residual; use none or base"))

@@ -53,8 +53,8 @@ struct AugmentSetup {
             context.log("mixture: \(mixture.components.count) components by bic")
         }
         if params.randomBase { context.log("image base: a training subject drawn uniformly per sample") }
-        if (params.pose_jitter ?? 0) > 0 || (params.pose_shift ?? 0) > 0 {
-            context.log("pose: each generated shape moved in its image frame by a random rotation (sd \(params.pose_jitter ?? 0)° per axis) and shift (sd \(params.pose_shift ?? 0) mm per axis)")
+        if (params.pose_jitter ?? 0) > 0 || (params.pose_shift ?? 0) > 0 || (params.pose_scale ?? 0) > 0 {
+            context.log("pose: each generated shape moved in its image frame by a random rotation (sd \(params.pose_jitter ?? 0)° per axis), shift (sd \(params.pose_shift ?? 0) mm per axis) and scaling (log sd \(params.pose_scale ?? 0))")
         }
         if params.keepResidual { context.log("residual: each generated shape keeps its image base's detail outside the \(model.numModes) modes") }
         self.cohort = cohort
@@ -65,7 +65,8 @@ struct AugmentSetup {
             model: model, sampler: sampler, seed: seed, world: world, local: local, landmarkStride: params.landmark_stride,
             warp: ImageWarp(gridStep: params.grid_step, correctionRadius: params.correction_radius, threads: 1),
             randomBase: params.randomBase, keepResidual: params.keepResidual,
-            poseJitter: (rotation: (params.pose_jitter ?? 0) * .pi / 180, shift: params.pose_shift ?? 0), loadImage: { try cohort.image($0) })
+            poseJitter: (rotation: (params.pose_jitter ?? 0) * .pi / 180, shift: params.pose_shift ?? 0,
+                         scale: params.pose_scale ?? 0), loadImage: { try cohort.image($0) })
     }
 
     /// The memoized sample stack of `shard`, generated now when absent; `made`

@@ -43,9 +43,10 @@ public final class SampleGenerator: @unchecked Sendable {
     /// scores are unchanged: the residual is orthogonal to the modes).
     public let keepResidual: Bool
     /// Standard deviations of a random rigid motion of each generated shape in
-    /// its image frame (about its centroid): rotation per axis (radians) and
-    /// shift per axis (mm). Zero keeps the nearest original's pose, as the reference.
-    public let poseJitter: (rotation: Double, shift: Double)
+    /// its image frame (about its centroid): rotation per axis (radians),
+    /// shift per axis (mm) and log scale. Zero keeps the nearest original's pose
+    /// and size, as the reference.
+    public let poseJitter: (rotation: Double, shift: Double, scale: Double)
     /// Training shapes, world and local frames.
     let world: [ParticleSet]
     let local: [ParticleSet]
@@ -60,7 +61,7 @@ public final class SampleGenerator: @unchecked Sendable {
     /// - Parameter loadImage: reads training image i; each is read once and kept.
     public init(model: PCAModel, sampler: any ShapeSampler, seed: UInt64, world: [ParticleSet], local: [ParticleSet],
                 landmarkStride: Int, warp: ImageWarp, randomBase: Bool = false, keepResidual: Bool = false,
-                poseJitter: (rotation: Double, shift: Double) = (0, 0),
+                poseJitter: (rotation: Double, shift: Double, scale: Double) = (0, 0, 0),
                 loadImage: @escaping @Sendable (Int) throws -> ImageVolume) {
         precondition(world.count == local.count && landmarkStride >= 1, "generator: inconsistent training data")
         self.model = model
@@ -117,14 +118,15 @@ public final class SampleGenerator: @unchecked Sendable {
         }
         let nearest = nearestOriginal(world)
         var local = toLocal[nearest].apply(world)
-        if poseJitter.rotation > 0 || poseJitter.shift > 0 {
+        if poseJitter.rotation > 0 || poseJitter.shift > 0 || poseJitter.scale > 0 {
             // A stream of its own, so the shapes and scores stay those without jitter.
             var poseRandom = SampleRandom(seed: seed &+ 0x9051_7E55, index: UInt64(index))
             let angles = SIMD3(poseRandom.normal(), poseRandom.normal(), poseRandom.normal()) * poseJitter.rotation
             let shift = SIMD3(poseRandom.normal(), poseRandom.normal(), poseRandom.normal()) * poseJitter.shift
-            let motion = SimilarityTransform(rotation: FemurCohortGenerator.rotation(angles))
+            let size = exp(poseRandom.normal() * poseJitter.scale)
+            let motion = SimilarityTransform(rotation: FemurCohortGenerator.rotation(angles), scale: size)
             let centroid = local.points.reduce(.zero, +) / Double(local.count)
-            local = ParticleSet(points: local.points.map { motion.rotate($0 - centroid) + centroid + shift })
+            local = ParticleSet(points: local.points.map { motion.apply($0 - centroid) + centroid + shift })
         }
         let id = Self.id(index)
         let picks = Array(stride(from: 0, to: local.count, by: landmarkStride))

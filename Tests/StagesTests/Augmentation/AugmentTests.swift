@@ -135,7 +135,7 @@ final class AugmentTests: XCTestCase {
 
     func test_params_imageBase_isOptionalAndRefusesAnUnknownValue() {
         var params = Augment.Params()
-        XCTAssertEqual(Augment.Params.optionalParameters, ["image_base", "residual", "pose_jitter", "pose_shift"])
+        XCTAssertEqual(Augment.Params.optionalParameters, ["image_base", "residual", "pose_jitter", "pose_shift", "pose_scale"])
         XCTAssertFalse(params.randomBase)
         params.image_base = "nearest"
         XCTAssertEqual(params.validate().map(\.parameter), ["image_base"])
@@ -163,10 +163,12 @@ final class AugmentTests: XCTestCase {
         var params = Augment.Params()
         params.pose_jitter = -1
         params.pose_shift = 25
-        XCTAssertEqual(params.validate().map(\.parameter), ["pose_jitter", "pose_shift"])
+        params.pose_scale = 0.8
+        XCTAssertEqual(params.validate().map(\.parameter), ["pose_jitter", "pose_shift", "pose_scale"])
         XCTAssertEqual(params.validate().first?.message, "must be between 0 and 20 degrees, got -1.0")
         params.pose_jitter = 3
         params.pose_shift = 2
+        params.pose_scale = 0.05
         XCTAssertTrue(params.validate().isEmpty)
     }
 

@@ -8,7 +8,7 @@ final class SampleGeneratorTests: XCTestCase {
     /// Ellipsoid shapes varying along a few modes, a blob image per shape, and a
     /// generator with the stage's defaults (step 2, radius 10, one thread per warp).
     private func makeGenerator(warpThreads: Int = 1, randomBase: Bool = false, keepResidual: Bool = false,
-                               poseJitter: (rotation: Double, shift: Double) = (0, 0)) throws -> SampleGenerator {
+                               poseJitter: (rotation: Double, shift: Double, scale: Double) = (0, 0, 0)) throws -> SampleGenerator {
         let golden = Double.pi * (3 - 5.0.squareRoot())
         let shapes = (0..<8).map { s -> ParticleSet in
             var random = SampleRandom(seed: 31, index: UInt64(s))
@@ -92,19 +92,18 @@ final class SampleGeneratorTests: XCTestCase {
         XCTAssertEqual(try kept.sample(3).image.voxels, try makeGenerator(keepResidual: true).sample(3).image.voxels, "seeded bytes repeat")
     }
 
-    func test_poseJitter_movesTheLocalShapeRigidly_keepsScoresAndWorld_andTheImageFollows() throws {
+    func test_poseJitter_movesTheLocalShapeBySimilarity_keepsScoresAndWorld_andTheImageFollows() throws {
         let sd = 4 * Double.pi / 180
-        let plain = try makeGenerator(), moved = try makeGenerator(poseJitter: (rotation: sd, shift: 1.5))
-        var angles: [Double] = [], shifts: [Double] = []
+        let plain = try makeGenerator(), moved = try makeGenerator(poseJitter: (rotation: sd, shift: 1.5, scale: 0.05))
+        var angles: [Double] = [], shifts: [Double] = [], logScales: [Double] = []
         for i in 1...40 {
             let a = try plain.sample(i), b = try moved.sample(i)
             XCTAssertEqual(a.scores, b.scores, "sample \(i)")
             XCTAssertEqual(a.world.flattened, b.world.flattened, "sample \(i)")
             XCTAssertEqual(a.base, b.base)
-            // A rigid motion: the best similarity from the plain to the moved local
-            // shape fits exactly, with scale 1.
+            // A similarity: the best one from the plain to the moved local shape fits exactly.
             let t = SimilarityTransform.umeyama(from: a.local.points, to: b.local.points)
-            XCTAssertEqual(t.scale, 1, accuracy: 1e-9, "sample \(i)")
+            logScales.append(log(t.scale))
             for (p, q) in zip(a.local.points, b.local.points) { XCTAssertLessThan(length3(t.apply(p) - q), 1e-8) }
             let trace = t.rotation.0.x + t.rotation.1.y + t.rotation.2.z
             angles.append(acos(min(1, max(-1, (trace - 1) / 2))))
@@ -130,6 +129,11 @@ final class SampleGeneratorTests: XCTestCase {
         let meanAngle = angles.reduce(0, +) / 40, meanShift = shifts.reduce(0, +) / 40
         XCTAssertEqual(meanAngle / sd, 1.6, accuracy: 0.35)
         XCTAssertEqual(meanShift / 1.5, 1.6, accuracy: 0.35)
+        let scaleSD = (logScales.map { $0 * $0 }.reduce(0, +) / 40).squareRoot()
+        XCTAssertEqual(scaleSD, 0.05, accuracy: 0.015)
+        // Rotation alone is rigid.
+        let rigid = try makeGenerator(poseJitter: (rotation: sd, shift: 0, scale: 0))
+        XCTAssertEqual(SimilarityTransform.umeyama(from: try plain.sample(5).local.points, to: try rigid.sample(5).local.points).scale, 1, accuracy: 1e-9)
     }
 
     func test_writeShard_givesTheSameBytesForOneTwoOrThreeThreads_andStoresWhatSampleComputes() throws {
