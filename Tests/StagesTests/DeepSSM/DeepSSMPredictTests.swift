@@ -234,7 +234,50 @@ final class DeepSSMPredictTests: XCTestCase {
         XCTAssertTrue(params.validate()[0].message.contains("use test or validation"))
         params.subjects = "validation"
         XCTAssertTrue(params.validate().isEmpty)
-        XCTAssertEqual(DeepSSMPredict.Params.optionalParameters, ["precision", "subjects"])
+        XCTAssertEqual(DeepSSMPredict.Params.optionalParameters, ["precision", "subjects", "tta", "tta_rotation", "tta_shift"])
+    }
+
+    func test_params_tta_refusesOutOfRangeValues() {
+        var params = DeepSSMPredict.Params.cpu
+        params.tta = 0
+        params.tta_rotation = -1
+        params.tta_shift = 30
+        XCTAssertEqual(params.validate().map(\.parameter), ["tta", "tta_rotation", "tta_shift"])
+        XCTAssertEqual(params.validate()[0].message, "must be between 1 (off) and 64 predictions per image, got 0")
+        params.tta = 8
+        params.tta_rotation = 3
+        params.tta_shift = 2
+        XCTAssertTrue(params.validate().isEmpty)
+    }
+
+    func test_run_tta_averagesThePredictionsOfTheMovedCopies() async throws {
+        let plain = try await run(test: try writeTestCohort())
+        let a = try SampleStack(contentsOf: plain.outputURL("predictions").appendingPathComponent("predictions.h5"))
+        let singles = try a.ids.indices.map { try a.sample("scores", $0, as: Double.self) }
+        var params = DeepSSMPredict.Params.cpu
+        params.tta = 3
+        let averaged = try await run(params, test: try writeTestCohort())
+        XCTAssertTrue(averaged.logs.contains { $0.contains("each image predicted 3 times") }, "\(averaged.logs)")
+        let b = try SampleStack(contentsOf: averaged.outputURL("predictions").appendingPathComponent("predictions.h5"))
+        let normalization = try LoaderArtifact(loaders).normalization()
+        let tta = TestTimeAugmentation(copies: 3, rotationDegrees: 3, shift: 2, dims: SIMD3(60, 60, 60),
+                                       spacing: SIMD3(normalization.spacing[0], normalization.spacing[1], normalization.spacing[2]))
+        let test = try SampleStack(contentsOf: loaders.appendingPathComponent("test.h5"))
+        let shape = InputShape(depth: 60, height: 60, width: 60)
+        for (i, id) in b.ids.enumerated() {
+            XCTAssertEqual(a.ids[i], id)
+            // Independently: the network on the image and its two moved copies, outputs averaged.
+            let image = try test.sample("images", test.ids.firstIndex(of: id)!, as: Float.self)
+            var sum = try network.evaluateBatch(images: image, shape: shape).map(Double.init)
+            for c in 1...2 {
+                let out = try network.evaluateBatch(images: tta.moved(image, count: 1, copy: c), shape: shape)
+                sum = zip(sum, out).map { $0 + Double($1) }
+            }
+            let expected = (0..<2).map { sum[$0] / 3 * scoreStd[$0] + scoreMean[$0] }
+            let scores = try b.sample("scores", i, as: Double.self), single = singles[i]
+            for m in 0..<2 { XCTAssertEqual(scores[m], expected[m], accuracy: 1e-4 * scoreStd[m]) }
+            XCTAssertNotEqual(scores, single, "the moved copies change the prediction")
+        }
     }
 
     func test_run_testSubjectMissingFromCohort_failsNamingIt() async throws {

@@ -53,7 +53,7 @@ final class TorchDevicePreflightTests: XCTestCase {
         XCTAssertEqual(train.optionalParameters, ["precision", "residency", "precise_bn_samples", "loss_weights"]
                        + DeepSSMTrain.Params.tlParameterNames,
                        "a workflow may set them")
-        XCTAssertEqual(StageKind(DeepSSMPredict.self).optionalParameters, ["precision", "subjects"])
+        XCTAssertEqual(StageKind(DeepSSMPredict.self).optionalParameters, ["precision", "subjects", "tta", "tta_rotation", "tta_shift"])
         let (defaults, issues) = try train.resolve(try train.defaults())
         XCTAssertTrue(issues.isEmpty)
         XCTAssertNil(defaults.members["precision"], "a default precision would change every existing key")

@@ -40,7 +40,14 @@ public struct DeepSSMPredict: Stage {
         /// the `validation` input here and in `deepssm-analyze`, as the use case
         /// does): their accuracy and share may choose a recipe, the test set's not.
         public var subjects: String? = nil
-        public static let optionalParameters = ["precision", "subjects"]
+        /// Test-time augmentation: predictions per image, averaged (the image as
+        /// it is and `tta − 1` rigidly moved copies); left out or 1: off.
+        public var tta: Int? = nil
+        /// Standard deviation (degrees per axis) of the copies' rotations (default 3).
+        public var tta_rotation: Double? = nil
+        /// Standard deviation (mm per axis) of the copies' shifts (default 2).
+        public var tta_shift: Double? = nil
+        public static let optionalParameters = ["precision", "subjects", "tta", "tta_rotation", "tta_shift"]
 
         /// `test` or `validation`: the input port, the metric prefix and the word in messages.
         var subjectSet: String { subjects ?? "test" }
@@ -59,6 +66,15 @@ public struct DeepSSMPredict: Stage {
             }
             if threads < 0 { issues.append(.init("threads", "must be 0 (automatic) or more, got \(threads)")) }
             if let issue = StagePrecision.issue(precision) { issues.append(issue) }
+            if let tta, !(1...64).contains(tta) {
+                issues.append(.init("tta", "must be between 1 (off) and 64 predictions per image, got \(tta)"))
+            }
+            if let tta_rotation, !(tta_rotation >= 0 && tta_rotation <= 20) {
+                issues.append(.init("tta_rotation", "must be between 0 and 20 degrees, got \(tta_rotation)"))
+            }
+            if let tta_shift, !(tta_shift >= 0 && tta_shift <= 20) {
+                issues.append(.init("tta_shift", "must be between 0 and 20 mm, got \(tta_shift)"))
+            }
             if let subjects, !["test", "validation"].contains(subjects) {
                 issues.append(.init("subjects", "'\(subjects)' is not a set of subjects of deepssm-loaders; use test or validation"))
             }
@@ -101,13 +117,29 @@ public struct DeepSSMPredict: Stage {
         let variant = checkpoint.isTL ? "TL-DeepSSM " : ""
         context.log("predicting \(test.count) \(who) subjects with the \(params.model) \(variant)model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")\(tuned)) on \(network.deviceName)")
 
+        let tta = TestTimeAugmentation(
+            copies: params.tta ?? 1, rotationDegrees: params.tta_rotation ?? 3, shift: params.tta_shift ?? 2,
+            dims: SIMD3(normalization.dims[0], normalization.dims[1], normalization.dims[2]),
+            spacing: SIMD3(normalization.spacing[0], normalization.spacing[1], normalization.spacing[2]))
+        if tta.copies > 1 {
+            context.log("test-time augmentation: each image predicted \(tta.copies) times (as it is and moved by rotations of sd \(params.tta_rotation ?? 3)° and shifts of sd \(params.tta_shift ?? 2) mm per axis), the predictions averaged")
+        }
+
         var predictions = PredictionSet(ids: test.ids, numModes: k, numParticles: pca.numParticles)
         var relativeErrors: [Double] = []
         let batches = test.batches(epoch: 0)
         defer { batches.stop() }
         while let batch = try batches.next() {
             try context.checkCancellation()
-            let shapes = try network.predict(images: batch.images, normalization: normalization, pca: pca)
+            var shapes = try network.predict(images: batch.images, normalization: normalization, pca: pca)
+            if tta.copies > 1 {
+                for c in 1..<tta.copies {
+                    let moved = tta.moved(batch.images, count: batch.count, copy: c)
+                    let more = try network.predict(images: moved, normalization: normalization, pca: pca)
+                    for slot in shapes.indices { shapes[slot].add(more[slot]) }
+                }
+                for slot in shapes.indices { shapes[slot].divide(by: tta.copies) }
+            }
             for (slot, index) in batch.indices.enumerated() {
                 let (predicted, scores, world) = (shapes[slot].whitened, shapes[slot].scores, shapes[slot].world)
                 let local = try frames.map { try $0.worldToLocal(batch.ids[slot]).apply(world) }

@@ -17,6 +17,20 @@ enum TrainedShapeModel {
         var whitened: [Float]
         var scores: [Double]
         var world: ParticleSet
+
+        /// Adds `other` elementwise (for averaging predictions of one image).
+        mutating func add(_ other: Shape) {
+            whitened = zip(whitened, other.whitened).map { $0 + $1 }
+            scores = zip(scores, other.scores).map { $0 + $1 }
+            world = ParticleSet(points: zip(world.points, other.world.points).map { $0 + $1 })
+        }
+
+        /// Divides every value by `n`.
+        mutating func divide(by n: Int) {
+            whitened = whitened.map { $0 / Float(n) }
+            scores = scores.map { $0 / Double(n) }
+            world = ParticleSet(points: world.points.map { $0 / Double(n) })
+        }
     }
 
     /// Checks that `checkpoint` fits the loaders' K and the PCA model; `source` names the model in messages.
