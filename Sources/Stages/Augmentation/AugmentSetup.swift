@@ -53,8 +53,12 @@ struct AugmentSetup {
             context.log("mixture: \(mixture.components.count) components by bic")
         }
         if params.randomBase { context.log("image base: a training subject drawn uniformly per sample") }
-        if (params.pose_jitter ?? 0) > 0 || (params.pose_shift ?? 0) > 0 || (params.pose_scale ?? 0) > 0 {
-            context.log("pose: each generated shape moved in its image frame by a random rotation (sd \(params.pose_jitter ?? 0)° per axis), shift (sd \(params.pose_shift ?? 0) mm per axis) and scaling (log sd \(params.pose_scale ?? 0))")
+        var motion: [String] = []
+        if let r = params.pose_jitter, r > 0 { motion.append("a random rotation (sd \(r)° per axis)") }
+        if let t = params.pose_shift, t > 0 { motion.append("shift (sd \(t) mm per axis)") }
+        if let z = params.pose_scale, z > 0 { motion.append("scaling (log sd \(z))") }
+        if !motion.isEmpty {
+            context.log("pose: each generated shape moved in its image frame by \(motion.joined(separator: ", "))")
         }
         if params.keepResidual { context.log("residual: each generated shape keeps its image base's detail outside the \(model.numModes) modes") }
         self.cohort = cohort
