@@ -18,6 +18,16 @@ public struct SimilarityTransform: Sendable, Equatable {
 
     public static let identity = SimilarityTransform()
 
+    /// Rotation matrix rows for the rotation vector `w` (Rodrigues).
+    public static func rotation(vector w: SIMD3<Double>) -> (SIMD3<Double>, SIMD3<Double>, SIMD3<Double>) {
+        let angle = (w * w).sum().squareRoot()
+        guard angle > 1e-15 else { return (SIMD3(1, 0, 0), SIMD3(0, 1, 0), SIMD3(0, 0, 1)) }
+        let k = w / angle, c = cos(angle), s = sin(angle), t = 1 - c
+        return (SIMD3(c + t * k.x * k.x, t * k.x * k.y - s * k.z, t * k.x * k.z + s * k.y),
+                SIMD3(t * k.y * k.x + s * k.z, c + t * k.y * k.y, t * k.y * k.z - s * k.x),
+                SIMD3(t * k.z * k.x - s * k.y, t * k.z * k.y + s * k.x, c + t * k.z * k.z))
+    }
+
     public static func == (a: SimilarityTransform, b: SimilarityTransform) -> Bool {
         a.rotation.0 == b.rotation.0 && a.rotation.1 == b.rotation.1 && a.rotation.2 == b.rotation.2
             && a.scale == b.scale && a.translation == b.translation

@@ -124,7 +124,7 @@ public final class SampleGenerator: @unchecked Sendable {
             let angles = SIMD3(poseRandom.normal(), poseRandom.normal(), poseRandom.normal()) * poseJitter.rotation
             let shift = SIMD3(poseRandom.normal(), poseRandom.normal(), poseRandom.normal()) * poseJitter.shift
             let size = exp(poseRandom.normal() * poseJitter.scale)
-            let motion = SimilarityTransform(rotation: FemurCohortGenerator.rotation(angles), scale: size)
+            let motion = SimilarityTransform(rotation: SimilarityTransform.rotation(vector: angles), scale: size)
             let centroid = local.points.reduce(.zero, +) / Double(local.count)
             local = ParticleSet(points: local.points.map { motion.apply($0 - centroid) + centroid + shift })
         }

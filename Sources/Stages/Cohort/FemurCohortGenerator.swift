@@ -54,7 +54,7 @@ public struct FemurCohortGenerator: Sendable {
             // small residual pose, so local and world frames differ as they do there.
             let angles = SIMD3(rng.normal(), rng.normal(), rng.normal()) * (params.pose_rotation * .pi / 180)
             let shift = SIMD3(rng.normal(), rng.normal(), rng.normal()) * params.pose_translation
-            poses.append(SimilarityTransform(rotation: Self.rotation(angles), scale: 1, translation: shift))
+            poses.append(SimilarityTransform(rotation: SimilarityTransform.rotation(vector: angles), scale: 1, translation: shift))
             shapes.append(FemurShape(anatomy))
             let number = String(repeating: "0", count: max(0, width - String(i + 1).count)) + String(i + 1)
             // Right femurs are mirrored to the left when grooming (as ShapeWorks
@@ -160,16 +160,6 @@ public struct FemurCohortGenerator: Sendable {
             next = best
         }
         return chosen.map { shape.project(candidates[$0]) }
-    }
-
-    /// Rotation matrix rows for the rotation vector `w` (Rodrigues).
-    static func rotation(_ w: SIMD3<Double>) -> (SIMD3<Double>, SIMD3<Double>, SIMD3<Double>) {
-        let angle = length3(w)
-        guard angle > 1e-15 else { return (SIMD3(1, 0, 0), SIMD3(0, 1, 0), SIMD3(0, 0, 1)) }
-        let k = w / angle, c = cos(angle), s = sin(angle), t = 1 - c
-        return (SIMD3(c + t * k.x * k.x, t * k.x * k.y - s * k.z, t * k.x * k.z + s * k.y),
-                SIMD3(t * k.y * k.x + s * k.z, c + t * k.y * k.y, t * k.y * k.z - s * k.x),
-                SIMD3(t * k.z * k.x - s * k.y, t * k.z * k.y + s * k.x, c + t * k.z * k.z))
     }
 
     /// `body(i)` for `i` in `0..<count` on up to `threads` threads; results in index
