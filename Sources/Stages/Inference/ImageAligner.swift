@@ -76,12 +76,19 @@ public struct ImageAligner: Sendable {
     /// reaches past the image, its background (the median of its faces).
     public static func resample(_ image: ImageVolume, through alignment: ImageAlignment,
                                 dims: SIMD3<Int>, spacing: SIMD3<Double>, origin: SIMD3<Double>) -> ImageVolume {
+        resample(image, through: alignment.apply, dims: dims, spacing: spacing, origin: origin)
+    }
+
+    /// The image sampled on a grid through `map` (a grid point to the image
+    /// point it reads), trilinear, with the image's background outside it.
+    static func resample(_ image: ImageVolume, through map: (SIMD3<Double>) -> SIMD3<Double>,
+                         dims: SIMD3<Int>, spacing: SIMD3<Double>, origin: SIMD3<Double>) -> ImageVolume {
         let background = Self.background(image)
         var out = ImageVolume(dims: dims, spacing: spacing, origin: origin)
         var v = 0
         for k in 0..<dims.z { for j in 0..<dims.y { for i in 0..<dims.x {
             let p = origin + SIMD3(Double(i), Double(j), Double(k)) * spacing
-            out.voxels[v] = image.sample(atPoint: alignment.apply(p), outside: background)
+            out.voxels[v] = image.sample(atPoint: map(p), outside: background)
             v += 1
         }}}
         return out

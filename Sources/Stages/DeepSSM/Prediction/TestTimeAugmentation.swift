@@ -29,7 +29,7 @@ struct TestTimeAugmentation: Sendable {
             let angles = SIMD3(random.normal(), random.normal(), random.normal()) * (rotationDegrees * .pi / 180)
             let t = SIMD3(random.normal(), random.normal(), random.normal()) * shift
             // The image is moved by p ↦ R p + t; reading it back is the inverse.
-            return SimilarityTransform(rotation: FemurCohortGenerator.rotation(angles), translation: t).inverse
+            return SimilarityTransform(rotation: SimilarityTransform.rotation(vector: angles), translation: t).inverse
         }
     }
 
@@ -48,18 +48,14 @@ struct TestTimeAugmentation: Sendable {
         let motion = motions[c - 1]
         let n = dims.x * dims.y * dims.z
         precondition(images.count == count * n, "test-time augmentation: \(images.count) values for \(count) images of \(dims)")
-        let centre = (SIMD3<Double>(dims) - 1) * spacing / 2
-        var out = [Float](repeating: 0, count: images.count)
+        // Grid-centred coordinates: the motions turn about the grid's centre.
+        let origin = -(SIMD3<Double>(dims) - 1) * spacing / 2
+        var out: [Float] = []
+        out.reserveCapacity(images.count)
         for s in 0..<count {
-            var image = ImageVolume(dims: dims, spacing: spacing, origin: .zero)
+            var image = ImageVolume(dims: dims, spacing: spacing, origin: origin)
             image.voxels = Array(images[(s * n)..<((s + 1) * n)])
-            let background = ImageAligner.background(image)
-            var v = s * n
-            for k in 0..<dims.z { for j in 0..<dims.y { for i in 0..<dims.x {
-                let p = SIMD3(Double(i), Double(j), Double(k)) * spacing - centre
-                out[v] = image.sample(atPoint: motion.apply(p) + centre, outside: background)
-                v += 1
-            }}}
+            out += ImageAligner.resample(image, through: motion.apply, dims: dims, spacing: spacing, origin: origin).voxels
         }
         return out
     }
