@@ -19,6 +19,14 @@ int ssmflow_heap_keep_large_blocks(int keep) {
 int ssmflow_heap_single_arena(void) {
     return mallopt(M_ARENA_MAX, 1);
 }
+
+long long ssmflow_heap_mapped_bytes(void) {
+    return (long long)mallinfo2().hblkhd;
+}
+
+long long ssmflow_heap_free_bytes(void) {
+    return (long long)mallinfo2().fordblks;
+}
 #else
 int ssmflow_heap_keep_large_blocks(int keep) {
     (void)keep;
@@ -27,5 +35,13 @@ int ssmflow_heap_keep_large_blocks(int keep) {
 
 int ssmflow_heap_single_arena(void) {
     return 0;
+}
+
+long long ssmflow_heap_mapped_bytes(void) {
+    return -1;
+}
+
+long long ssmflow_heap_free_bytes(void) {
+    return -1;
 }
 #endif

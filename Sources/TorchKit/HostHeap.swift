@@ -57,6 +57,19 @@ public enum HostHeap {
         return holders > 0
     }
 
+    /// Bytes held now in large blocks that have their own mapping; nil off
+    /// glibc. Zero growth inside `keepingLargeBlocks` is the policy at work.
+    public static var mappedBytes: Int? {
+        let bytes = ssmflow_heap_mapped_bytes()
+        return bytes < 0 ? nil : Int(bytes)
+    }
+
+    /// Bytes free inside the heap now (its bins and its top); nil off glibc.
+    public static var freeBytes: Int? {
+        let bytes = ssmflow_heap_free_bytes()
+        return bytes < 0 ? nil : Int(bytes)
+    }
+
     private static func enter() {
         lock.lock()
         defer { lock.unlock() }

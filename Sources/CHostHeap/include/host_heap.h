@@ -23,6 +23,15 @@ int ssmflow_heap_keep_large_blocks(int keep);
  *  trim setting. Returns 1 when applied, 0 off glibc. */
 int ssmflow_heap_single_arena(void);
 
+/** Bytes held now in blocks that have their own mapping (glibc's
+ *  mallinfo2().hblkhd); -1 where the C library cannot say (not glibc). */
+long long ssmflow_heap_mapped_bytes(void);
+
+/** Bytes free inside the heap now, in its bins and at its top (glibc's
+ *  mallinfo2().fordblks): a request above this cannot be served from the
+ *  heap as it stands. -1 off glibc. */
+long long ssmflow_heap_free_bytes(void);
+
 #ifdef __cplusplus
 }
 #endif
