@@ -49,6 +49,10 @@ public struct DeepSSMPredict: Stage {
         public var tta_shift: Double? = nil
         public static let optionalParameters = ["precision", "subjects", "tta", "tta_rotation", "tta_shift"]
 
+        /// The copies' rotation and shift spreads, with their defaults.
+        var ttaRotation: Double { tta_rotation ?? 3 }
+        var ttaShift: Double { tta_shift ?? 2 }
+
         /// `test` or `validation`: the input port, the metric prefix and the word in messages.
         var subjectSet: String { subjects ?? "test" }
         var split: LoaderArtifact.Split { subjectSet == "validation" ? .validation : .test }
@@ -118,11 +122,11 @@ public struct DeepSSMPredict: Stage {
         context.log("predicting \(test.count) \(who) subjects with the \(params.model) \(variant)model (epoch \(checkpoint.attributes["epoch"]?.description ?? "?")\(tuned)) on \(network.deviceName)")
 
         let tta = TestTimeAugmentation(
-            copies: params.tta ?? 1, rotationDegrees: params.tta_rotation ?? 3, shift: params.tta_shift ?? 2,
+            copies: params.tta ?? 1, rotationDegrees: params.ttaRotation, shift: params.ttaShift,
             dims: SIMD3(normalization.dims[0], normalization.dims[1], normalization.dims[2]),
             spacing: SIMD3(normalization.spacing[0], normalization.spacing[1], normalization.spacing[2]))
         if tta.copies > 1 {
-            context.log("test-time augmentation: each image predicted \(tta.copies) times (as it is and moved by rotations of sd \(params.tta_rotation ?? 3)° and shifts of sd \(params.tta_shift ?? 2) mm per axis), the predictions averaged")
+            context.log("test-time augmentation: each image predicted \(tta.copies) times (as it is and moved by rotations of sd \(params.ttaRotation)° and shifts of sd \(params.ttaShift) mm per axis), the predictions averaged")
         }
 
         var predictions = PredictionSet(ids: test.ids, numModes: k, numParticles: pca.numParticles)

@@ -9,19 +9,19 @@ import ShapeModel
 /// lies in the image, so every copy has the same right answer; averaging
 /// lowers what the network's answer owes to one particular pose.
 struct TestTimeAugmentation: Sendable {
-    /// Predictions per image, the unmoved one included.
-    let copies: Int
     /// For copy c ≥ 1, `motions[c - 1]` maps an output point (mm, relative to
     /// the grid's centre) to the point of the original image it reads.
     let motions: [SimilarityTransform]
     let dims: SIMD3<Int>
     let spacing: SIMD3<Double>
 
+    /// Predictions per image, the unmoved one included.
+    var copies: Int { motions.count + 1 }
+
     /// Motions drawn from a fixed stream by copy index (the same for every image
     /// and run): rotation vectors of three N(0, `rotationDegrees`) angles and
     /// shifts of three N(0, `shift`) mm.
     init(copies: Int, rotationDegrees: Double, shift: Double, dims: SIMD3<Int>, spacing: SIMD3<Double>) {
-        self.copies = max(copies, 1)
         self.dims = dims
         self.spacing = spacing
         motions = (1..<max(copies, 1)).map { c in
@@ -35,7 +35,6 @@ struct TestTimeAugmentation: Sendable {
 
     /// Given motions (output point → read point, grid-centred mm), one per moved copy.
     init(motions: [SimilarityTransform], dims: SIMD3<Int>, spacing: SIMD3<Double>) {
-        copies = motions.count + 1
         self.motions = motions
         self.dims = dims
         self.spacing = spacing
