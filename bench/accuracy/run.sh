@@ -16,15 +16,21 @@
 # (docs/training-recipe.md chooses on validation). To choose, --validation N
 # holds N of the 40 training femurs out (split.train 40 - N, split.validation N)
 # and measures everything on them instead (deepssm-predict.subjects=validation);
+# --cohorts "2 3 4" runs the profile as it is (40 training femurs) on other
+# synthetic cohorts (femur-cohort.seed=C, each a new draw of 50 femurs) and
+# measures on their 10 held-out femurs, which are never the default cohort's
+# test femurs: a validation of the whole recipe, 10 new femurs per cohort.
 # --set passes a recipe change to every run.
 #
 # Usage: bench/accuracy/run.sh [--profile P] [--seeds "1 2 3"] [--determinism]
-#                              [--validation N] [--set STAGE.PARAM=V ...]
+#                              [--validation N | --cohorts "C ..."] [--set STAGE.PARAM=V ...]
 #                              [--json FILE] [--binary SSMFLOW]
 #   bench/accuracy/run.sh                                  # cpu profile, seeds 1 2 3 (about 20 minutes)
 #   bench/accuracy/run.sh --seeds 1 --determinism          # the make-run figures, checked for determinism
 #   bench/accuracy/run.sh --validation 5 --set deepssm-train.epochs=8 --set augment.sampler=gaussian
 #                                                          # a recipe on 5 validation femurs, 3 seeds
+#   bench/accuracy/run.sh --cohorts "2 3 4" --seeds 1 --set augment.pose_jitter=4.5
+#                                                          # a recipe on 30 femurs of three other cohorts
 #   bench/accuracy/run.sh --profile tiny --seeds "1 2"     # a quick check of the benchmark itself
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -35,6 +41,7 @@ determinism=0
 json=""
 binary=""
 validation=0
+cohorts=""
 sets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -44,9 +51,10 @@ while [[ $# -gt 0 ]]; do
     --json) json=${2:?--json needs a file}; shift 2 ;;
     --binary) binary=${2:?--binary needs an ssmflow executable}; shift 2 ;;
     --validation) validation=${2:?--validation needs a number of femurs}; shift 2 ;;
+    --cohorts) cohorts=${2:?--cohorts needs cohort seeds, e.g. \"2 3 4\"}; shift 2 ;;
     --set) [[ ${2:-} == *.*=* ]] || { echo "bench/accuracy: --set needs STAGE.PARAM=VALUE, got '${2:-}'" >&2; exit 2; }
            sets+=(--set "$2"); shift 2 ;;
-    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
     *) echo "bench/accuracy: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -56,6 +64,13 @@ done
 [[ -n "$seeds" ]] || { echo "bench/accuracy: --seeds needs at least one seed" >&2; exit 2; }
 if ! [[ "$validation" =~ ^[0-9]+$ ]] || (( validation > 39 )); then
   echo "bench/accuracy: --validation takes 1 to 39 of the 40 training femurs, got '$validation'" >&2; exit 2
+fi
+for cohort in $cohorts; do
+  [[ "$cohort" =~ ^[0-9]+$ ]] || { echo "bench/accuracy: cohort seed '$cohort' is not a non-negative integer" >&2; exit 2; }
+  [[ "$cohort" != 1 ]] || { echo "bench/accuracy: cohort seed 1 is the workflow's own cohort, whose held-out femurs are the test set; validate on other cohorts (e.g. --cohorts \"2 3 4\")" >&2; exit 2; }
+done
+if [[ -n "$cohorts" ]] && (( validation > 0 )); then
+  echo "bench/accuracy: --cohorts and --validation are two ways to validate; give one of them" >&2; exit 2
 fi
 if (( validation > 0 )); then
   sets+=(--set "split.train=$((40 - validation))" --set "split.validation=$validation" --set deepssm-predict.subjects=validation)
@@ -71,12 +86,14 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ssmflow-bench-accuracy.XXXXXX")
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
-SSMFLOW_BENCH_SETS="$(printf '%s\n' "${sets[@]}")" python3 - "$binary" "$profile" "$work" "$determinism" "$json" "$validation" $seeds <<'PY'
+SSMFLOW_BENCH_SETS="$(printf '%s\n' "${sets[@]}")" SSMFLOW_BENCH_COHORTS="$cohorts" \
+  python3 - "$binary" "$profile" "$work" "$determinism" "$json" "$validation" $seeds <<'PY'
 import glob, json, os, subprocess, sys, time
 
 binary, profile, work, determinism, json_path, validation = sys.argv[1:7]
 seeds = [int(s) for s in sys.argv[7:]]
 extra = [a for a in os.environ.get("SSMFLOW_BENCH_SETS", "").split("\n") if a]
+cohorts = [int(c) for c in os.environ.get("SSMFLOW_BENCH_COHORTS", "").split()]
 subjects = "validation" if "deepssm-predict.subjects=validation" in extra else "test"
 workflow = "workflows/femur_deepssm.yaml"
 TIME_TARGET_S, SHARE_TARGET = 480.0, 0.75
@@ -84,8 +101,10 @@ TIME_TARGET_S, SHARE_TARGET = 480.0, 0.75
 def log(line):
     print(f"bench/accuracy: {line}", flush=True)
 
-def run(cache, seed, label):
+def run(cache, seed, label, cohort=None):
     args = [binary, "run", workflow, "--profile", profile, "--cache-dir", cache] + extra
+    if cohort is not None:
+        args += ["--set", f"femur-cohort.seed={cohort}"]
     if seed != 1:
         args += ["--set", f"deepssm-train.seed={seed}"]
     log(f"{label}: {' '.join(args)}")
@@ -130,14 +149,19 @@ def digests(cache, stages):
     return result
 
 load = os.getloadavg()[0]
-log(f"profile {profile}{' ' + ' '.join(extra) if extra else ''}, {subjects} subjects, seeds {' '.join(map(str, seeds))}; "
+where = (f"the held-out femurs of cohorts {' '.join(map(str, cohorts))} (validation)" if cohorts
+         else f"{subjects} subjects")
+log(f"profile {profile}{' ' + ' '.join(extra) if extra else ''}, {where}, seeds {' '.join(map(str, seeds))}; "
     f"load average {load:.2f} on {os.cpu_count()} cores"
     + (" (not idle: the run time is not the idle figure)" if load > 0.5 else ""))
 first_cache = os.path.join(work, "cache")
 rows = []
-for index, seed in enumerate(seeds):
-    wall, stages = run(first_cache, seed, f"seed-{seed}")
+runs = [(c, s) for c in cohorts for s in seeds] if cohorts else [(None, s) for s in seeds]
+for index, (cohort, seed) in enumerate(runs):
+    label = f"seed-{seed}" if cohort is None else f"cohort-{cohort}-seed-{seed}"
+    wall, stages = run(first_cache, seed, label, cohort)
     row = {
+        "cohort": cohort,
         "seed": seed,
         "fresh": index == 0,
         "wall_s": wall,
@@ -154,13 +178,13 @@ for index, seed in enumerate(seeds):
     rows.append(row)
     if index == 0:
         first_stages = stages
-    log(f"seed {seed}: share {row['achievable_gain_share']:.3f}, particle RMSE {row['particle_rmse_mm']:.3f} mm, "
+    log(f"{label.replace('-', ' ')}: share {row['achievable_gain_share']:.3f}, particle RMSE {row['particle_rmse_mm']:.3f} mm, "
         f"{wall:.0f} s")
 
 same = None
 if determinism == "1":
     second = os.path.join(work, "cache-again")
-    _, again = run(second, seeds[0], f"seed-{seeds[0]}-again")
+    _, again = run(second, runs[0][1], "first-run-again", runs[0][0])
     a, b = digests(first_cache, first_stages), digests(second, again)
     differing = [stage for stage in a if a[stage] != b.get(stage)]
     same = not differing
@@ -168,30 +192,32 @@ if determinism == "1":
                            else "these stages differ between two fresh runs: " + ", ".join(differing)))
 
 print()
-print("| seed | run | training | best epoch | particle RMSE | mean shape | PCA oracle | achievable_gain_share | surface distance (mean shape) |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| " + ("cohort | " if cohorts else "") + "seed | run | training | best epoch | particle RMSE | mean shape | PCA oracle "
+      "| achievable_gain_share | surface distance (mean shape) |")
+print("|---|" + ("---|" if cohorts else "") + "---|---|---|---|---|---|---|---|")
 for r in rows:
     run_text = f"{r['wall_s']:.0f} s" + (" (fresh cache)" if r["fresh"] else " (shared cache)")
-    print(f"| {r['seed']} | {run_text} | {r['train_s']:.0f} s | {r['best_epoch']:.0f} | {r['particle_rmse_mm']:.3f} mm "
+    print("| " + (f"{r['cohort']} | " if cohorts else "") + f"{r['seed']} | {run_text} | {r['train_s']:.0f} s | {r['best_epoch']:.0f} | {r['particle_rmse_mm']:.3f} mm "
           f"| {r['mean_shape_rmse_mm']:.3f} mm | {r['oracle_rmse_mm']:.3f} mm | {r['achievable_gain_share']:.3f} "
           f"| {r['surface_mm']:.3f} mm ({r['baseline_surface_mm']:.3f} mm) |")
 shares = [r["achievable_gain_share"] for r in rows]
 mean_share = sum(shares) / len(shares)
 print()
-print(f"mean achievable_gain_share over {len(rows)} seed(s), {subjects} subjects: {mean_share:.3f} "
+print(f"mean achievable_gain_share over {len(rows)} run(s), {where}: {mean_share:.3f} "
       f"(min {min(shares):.3f}, max {max(shares):.3f})")
 if all(r["mode_explained"] for r in rows):
     k = min(len(r["mode_explained"]) for r in rows)
-    print("variance explained per mode (seeds " + ", ".join(str(r["seed"]) for r in rows) + "): "
+    names = [(f"cohort {r['cohort']} " if cohorts else "") + f"seed {r['seed']}" for r in rows]
+    print("variance explained per mode (" + ", ".join(names) + "): "
           + "; ".join(f"{m + 1}: " + " / ".join(f"{r['mode_explained'][m]:.2f}" for r in rows) for m in range(k)))
-if profile == "cpu" and subjects == "test" and not extra:
+if profile == "cpu" and subjects == "test" and not extra and not cohorts:
     fresh = rows[0]["wall_s"]
     print(f"target share >= {SHARE_TARGET}: {'met' if mean_share >= SHARE_TARGET else 'missed'} by the mean over seeds")
     print(f"target run <= {TIME_TARGET_S:.0f} s (idle machine): {'met' if fresh <= TIME_TARGET_S else 'missed'} "
           f"({fresh:.0f} s from a fresh cache, load average {load:.2f} at the start)")
 if json_path:
     with open(json_path, "w") as out:
-        json.dump({"profile": profile, "sets": extra, "subjects": subjects, "load_average": load, "runs": rows,
+        json.dump({"profile": profile, "sets": extra, "subjects": subjects, "cohorts": cohorts, "load_average": load, "runs": rows,
                    "mean_share": mean_share,
                    "deterministic": same}, out, indent=2)
     log(f"wrote {json_path}")
