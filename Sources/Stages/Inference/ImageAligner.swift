@@ -74,9 +74,36 @@ public struct ImageAligner: Sendable {
     /// The image sampled on the model's input grid through `alignment`
     /// (trilinear, as the loaders sample a training image); where the grid
     /// reaches past the image, its background (the median of its faces).
+    ///
+    /// With `footprint` (the image's own voxel spacing), a grid voxel is instead
+    /// the mean of trilinear samples spread evenly over its box (one grid
+    /// spacing wide), at least one per `footprint` along each axis (at most 4):
+    /// the box average that `downsample: area` loaders take of a training image.
     public static func resample(_ image: ImageVolume, through alignment: ImageAlignment,
-                                dims: SIMD3<Int>, spacing: SIMD3<Double>, origin: SIMD3<Double>) -> ImageVolume {
-        resample(image, through: alignment.apply, dims: dims, spacing: spacing, origin: origin)
+                                dims: SIMD3<Int>, spacing: SIMD3<Double>, origin: SIMD3<Double>,
+                                footprint: SIMD3<Double>? = nil) -> ImageVolume {
+        guard let footprint else {
+            return resample(image, through: alignment.apply, dims: dims, spacing: spacing, origin: origin)
+        }
+        let finest = max(footprint.min(), 1e-6)
+        var taps = SIMD3<Int>(repeating: 1)
+        for axis in 0..<3 { taps[axis] = min(4, max(1, Int((spacing[axis] / finest).rounded(.up)))) }
+        var offsets: [SIMD3<Double>] = []
+        for c in 0..<taps.z { for b in 0..<taps.y { for a in 0..<taps.x {
+            let t = SIMD3(Double(a), Double(b), Double(c))
+            offsets.append(((t + 0.5) / SIMD3<Double>(taps) - 0.5) * spacing)
+        }}}
+        let background = Self.background(image)
+        var out = ImageVolume(dims: dims, spacing: spacing, origin: origin)
+        var v = 0
+        for k in 0..<dims.z { for j in 0..<dims.y { for i in 0..<dims.x {
+            let p = origin + SIMD3(Double(i), Double(j), Double(k)) * spacing
+            var sum = 0.0
+            for offset in offsets { sum += Double(image.sample(atPoint: alignment.apply(p + offset), outside: background)) }
+            out.voxels[v] = Float(sum / Double(offsets.count))
+            v += 1
+        }}}
+        return out
     }
 
     /// The image sampled on a grid through `map` (a grid point to the image

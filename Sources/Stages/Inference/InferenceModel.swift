@@ -88,7 +88,7 @@ public struct InferenceModel {
             let image = try cohort.image(i)
             if sum == nil { sum = [Double](repeating: 0, count: image.count) }
             for v in image.voxels.indices { sum![v] += Double(image.voxels[v]) }
-            let (m, s) = Self.statistics(image.resampled(dims: gridDims).voxels)
+            let (m, s) = Self.statistics(image.resampled(dims: gridDims, filter: normalization.filter).voxels)
             means.append(m)
             stds.append(s)
         }
@@ -101,7 +101,7 @@ public struct InferenceModel {
         self.source = source
         imageMean = means.reduce(0, +) / Double(means.count)
         imageStd = stds.reduce(0, +) / Double(stds.count)
-        reference = mean.resampled(dims: gridDims)
+        reference = mean.resampled(dims: gridDims, filter: normalization.filter)
         try check(pcaFile: pcaURL)
     }
 

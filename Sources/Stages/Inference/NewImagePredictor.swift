@@ -58,7 +58,8 @@ public struct NewImagePredictor {
         let image = try Self.readImage(url)
         let alignment = try aligner.align(image, file: url, to: model.reference)
         let grid = model.grid
-        var input = ImageAligner.resample(image, through: alignment, dims: grid.dims, spacing: grid.spacing, origin: grid.origin)
+        var input = ImageAligner.resample(image, through: alignment, dims: grid.dims, spacing: grid.spacing, origin: grid.origin,
+                                          footprint: model.normalization.filter == .area ? image.spacing : nil)
         if matchIntensity {
             let (mean, std) = InferenceModel.statistics(input.voxels)
             guard std > 0, std.isFinite else {

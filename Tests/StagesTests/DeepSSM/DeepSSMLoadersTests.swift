@@ -119,6 +119,35 @@ final class DeepSSMLoadersTests: XCTestCase {
                        expected.voxels.map { Float((Double($0) - normalization.intensityMean) / normalization.intensityStd) })
     }
 
+    /// `downsample: area` shrinks pool and test images with the box filter, with
+    /// statistics over the area-downsampled pool, and says so in
+    /// normalization.json; unset, the file has no `downsample` key (loaders
+    /// written before the parameter read the same).
+    func test_areaDownsampling_shrinksEveryImageWithTheBoxFilter_andIsRecorded() throws {
+        var params = DeepSSMLoaders.Params()
+        params.downsample = "area"
+        let (loaders, fixture) = try runStage(params)
+        let url = loaders.appendingPathComponent("normalization.json")
+        let normalization = try LoaderNormalization(contentsOf: url)
+        XCTAssertEqual(normalization.filter, .area)
+        XCTAssertTrue(try String(contentsOf: url, encoding: .utf8).contains("\"downsample\" : \"area\""))
+        let val = try SampleStack(contentsOf: loaders.appendingPathComponent("val.h5"))
+        let pool = fixture.poolIDs.firstIndex(of: val.ids[1])!
+        let area = LoaderFixture.image(pool).resampled(dims: SIMD3(6, 4, 3), filter: .area)
+        XCTAssertNotEqual(area, LoaderFixture.image(pool).resampled(dims: SIMD3(6, 4, 3)))
+        XCTAssertEqual(try val.sample("images", 1, as: Float.self),
+                       area.voxels.map { Float((Double($0) - normalization.intensityMean) / normalization.intensityStd) })
+        let test = try SampleStack(contentsOf: loaders.appendingPathComponent("test.h5"))
+        let testArea = LoaderFixture.image(1000).resampled(dims: SIMD3(6, 4, 3), filter: .area)
+        XCTAssertEqual(try test.sample("images", 0, as: Float.self),
+                       testArea.voxels.map { Float((Double($0) - normalization.intensityMean) / normalization.intensityStd) })
+
+        let (linear, _) = try runStage(folder: "linear")
+        let plain = linear.appendingPathComponent("normalization.json")
+        XCTAssertEqual(try LoaderNormalization(contentsOf: plain).filter, .linear)
+        XCTAssertFalse(try String(contentsOf: plain, encoding: .utf8).contains("downsample"))
+    }
+
     func test_testSplit_usesTrainingStatisticsAndProjectedTruth() throws {
         let (loaders, _) = try runStage()
         let normalization = try LoaderNormalization(contentsOf: loaders.appendingPathComponent("normalization.json"))
@@ -195,7 +224,8 @@ final class DeepSSMLoadersTests: XCTestCase {
         params.batch_size = 0
         params.seed = -1
         params.dims = [64, 64]
-        XCTAssertEqual(params.validate().map(\.parameter), ["down_factor", "dims", "train_fraction", "batch_size", "seed"])
+        params.downsample = "cubic"
+        XCTAssertEqual(params.validate().map(\.parameter), ["down_factor", "dims", "train_fraction", "batch_size", "seed", "downsample"])
         XCTAssertEqual(DeepSSMLoaders.Params().validate(), [])
     }
 

@@ -195,6 +195,62 @@ final class NewImagePredictorTests: XCTestCase {
         }
     }
 
+    /// A model whose loaders downsampled with `area` is served the same way: its
+    /// training reference is the box-filtered mean image, and a new image is
+    /// box-averaged onto the model grid (its prediction differs from the linear
+    /// model's on the same image, so the route is taken).
+    func test_areaLoaders_giveTheAreaReference_andBoxAveragedInputs() throws {
+        try skipWithoutITK()
+        let fixture = try fixture
+        let copy = fixture.root.appendingPathComponent("area-model")
+        try? FileManager.default.removeItem(at: copy)
+        try FileManager.default.copyItem(at: fixture.model, to: copy)
+        let url = copy.appendingPathComponent("normalization.json")
+        var normalization = try LoaderNormalization(contentsOf: url)
+        normalization.downsample = .area
+        try normalization.write(to: url)
+        let area = try InferenceModel(modelDirectory: copy, pca: fixture.pca, trainingCohort: fixture.cohortURL, source: "area")
+        let linear = try fixture.load()
+        var sum = [Double](repeating: 0, count: try fixture.cohort.image(0).count)
+        for i in 0..<fixture.cohort.count {
+            for (v, x) in try fixture.cohort.image(i).voxels.enumerated() { sum[v] += Double(x) }
+        }
+        let first = try fixture.cohort.image(0)
+        let mean = ImageVolume(dims: first.dims, spacing: first.spacing, origin: first.origin,
+                               voxels: sum.map { Float($0 / Double(fixture.cohort.count)) })
+        XCTAssertEqual(area.reference, mean.resampled(dims: InferenceFixture.dims, filter: .area))
+        XCTAssertNotEqual(area.reference, linear.reference)
+
+        let image = try fixture.movedImage(fixture.cohort.count - 1, degrees: 0, axis: SIMD3(0, 0, 1), translation: .zero,
+                                           pad: 0, name: "area-input")
+        let byArea = try NewImagePredictor(model: area, aligner: ImageAligner(threads: 2), device: "cpu", threads: 2).predict(image)
+        let byLinear = try NewImagePredictor(model: linear, aligner: ImageAligner(threads: 2), device: "cpu", threads: 2).predict(image)
+        XCTAssertNotEqual(byArea.scores, byLinear.scores)
+    }
+
+    /// With the image's spacing as footprint, a voxel of the model grid is the
+    /// mean of samples spread over its box: on a grid three times coarser, the
+    /// samples are the old voxel centres, so inside the grid it equals the
+    /// loaders' box filter exactly; without a footprint it is trilinear.
+    func test_resampleWithFootprint_isTheBoxAverage_andWithoutItTrilinear() {
+        var image = ImageVolume(dims: SIMD3(24, 21, 27), spacing: SIMD3(1, 1, 1), origin: SIMD3(-3, 2, 5))
+        for z in 0..<27 { for y in 0..<21 { for x in 0..<24 {
+            image[x, y, z] = Float((x * 7 + y * 13 + z * 29) % 17) + Float(x * x) * 0.01
+        } } }
+        let identity = ImageAlignment(matrix: [1, 0, 0, 0, 1, 0, 0, 0, 1], translation: [0, 0, 0], mirrored: false,
+                                      mirrorPlaneX: 0, correlation: 1, overlap: 1, scale: 1)
+        let dims = SIMD3(8, 7, 9)
+        let box = image.resampled(dims: dims, filter: .area)
+        let sampled = ImageAligner.resample(image, through: identity, dims: dims, spacing: box.spacing, origin: box.origin,
+                                            footprint: image.spacing)
+        for z in 1..<(dims.z - 1) { for y in 1..<(dims.y - 1) { for x in 1..<(dims.x - 1) {
+            XCTAssertEqual(sampled[x, y, z], box[x, y, z], accuracy: 1e-4)
+        } } }
+        let plain = ImageAligner.resample(image, through: identity, dims: dims, spacing: box.spacing, origin: box.origin)
+        XCTAssertEqual(plain, image.resampled(dims: dims))
+        XCTAssertNotEqual(plain, sampled)
+    }
+
     func test_load_modelAndPCAThatDisagree_namesThePCAFileAndTheFix() throws {
         let fixture = try fixture
         let shapes = try (0..<fixture.cohort.count).map { try fixture.cohort.worldParticles($0) }

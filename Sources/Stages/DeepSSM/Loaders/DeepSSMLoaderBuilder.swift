@@ -13,6 +13,8 @@ struct DeepSSMLoaderBuilder {
     /// Exact dims after downsampling; overrides `downFactor` when set.
     var targetDims: SIMD3<Int>? = nil
     var trainFraction = 0.8
+    /// How images shrink to `downDims` (recorded in normalization.json).
+    var filter = ResampleFilter.linear
     var seed: UInt64 = 0
     var batchSize = 8
     var threads = 1
@@ -39,7 +41,7 @@ struct DeepSSMLoaderBuilder {
         let first = try pool.image(0)
         let grid = SampleStack.Geometry(first)
         let downDims = targetDims ?? ImageVolume.scaledDims(first.dims, by: downFactor)
-        let downGrid = SampleStack.Geometry(first.resampled(dims: downDims))
+        let downGrid = SampleStack.Geometry(first.resampled(dims: downDims, filter: filter))
         let ids = try (0..<poolCount).map { try pool.id($0) }
 
         // Pass 1: downsample every pool image into a scratch stack, with per-image statistics.
@@ -53,7 +55,7 @@ struct DeepSSMLoaderBuilder {
             guard grid.matches(image) else {
                 throw StageFailure("pool sample \(ids[index]) has grid \(SampleStack.Geometry(image)) but the pool's first sample has \(grid); every pool image must share one grid: rerun 'augment'")
             }
-            let small = image.resampled(dims: downDims)
+            let small = image.resampled(dims: downDims, filter: filter)
             try downsampled.put("images", sample: index, image: small)
             return small.voxels.withUnsafeBufferPointer { RunningStatistics($0) }
         }
@@ -82,7 +84,8 @@ struct DeepSSMLoaderBuilder {
             intensityMean: intensity.mean, intensityStd: intensity.populationStd,
             scoreMean: scoreStatistics.map(\.mean), scoreStd: scoreStatistics.map(\.populationStd),
             downFactor: downFactor, batchSize: batchSize, dims: downGrid.dims, spacing: downGrid.spacing, origin: downGrid.origin,
-            trainCount: trainSet.count, valCount: realValidation?.count ?? valSet.count, testCount: test?.count ?? 0)
+            trainCount: trainSet.count, valCount: realValidation?.count ?? valSet.count, testCount: test?.count ?? 0,
+            downsample: filter == .linear ? nil : filter)
 
         // Pass 2: normalise into the train and validation stacks.
         let source = try SampleStack(contentsOf: scratchURL)
@@ -138,7 +141,7 @@ struct DeepSSMLoaderBuilder {
             guard grid.matches(image) else {
                 throw StageFailure("\(role) subject \(ids[index]) has grid \(SampleStack.Geometry(image)) but the pool has \(grid); the held-out images must be groomed like the training images")
             }
-            var voxels = image.resampled(dims: SIMD3(downGrid.dims[0], downGrid.dims[1], downGrid.dims[2])).voxels
+            var voxels = image.resampled(dims: SIMD3(downGrid.dims[0], downGrid.dims[1], downGrid.dims[2]), filter: filter).voxels
             normalization.normalizeIntensities(&voxels)
             try writer.put("images", sample: index, voxels)
             if withTargets {

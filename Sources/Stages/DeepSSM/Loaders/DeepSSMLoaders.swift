@@ -1,11 +1,13 @@
 import Foundation
 import ShapeModel
+import GeometryKit
 import Workflow
 
 /// Stage `deepssm-loaders`: turns the training pool and the held-out subjects
 /// into network-ready splits (DeepSSM step 3).
 ///
-/// Every image is downsampled by `down_factor` (trilinear, spacing scaled,
+/// Every image is downsampled by `down_factor` (trilinear, or with
+/// `downsample: area` the mean over each new voxel's footprint; spacing scaled,
 /// origin kept); one global intensity mean and std over the train+val pool and
 /// per-mode PCA score mean and population std are computed in a streaming pass
 /// in double precision; a seeded `train_fraction` split makes `train.h5` and
@@ -37,6 +39,15 @@ public struct DeepSSMLoaders: Stage {
         public var batch_size = 8
         /// Seed of the train/validation split.
         public var seed = 0
+        /// How an image is shrunk to the network's grid: `linear` (trilinear at
+        /// each new voxel's centre, ShapeWorks' and the default) or `area` (the
+        /// mean of the old voxels under each new voxel). Optional: out of the
+        /// stage key while unset.
+        public var downsample: String? = nil
+        public static let optionalParameters = ["downsample"]
+
+        /// The filter `downsample` names (linear when unset).
+        public var filter: ResampleFilter { downsample.flatMap(ResampleFilter.init(rawValue:)) ?? .linear }
 
         public init() {}
 
@@ -53,6 +64,9 @@ public struct DeepSSMLoaders: Stage {
             }
             if batch_size < 1 { issues.append(ParameterIssue("batch_size", "must be at least 1; got \(batch_size)")) }
             if seed < 0 { issues.append(ParameterIssue("seed", "must be zero or positive; got \(seed)")) }
+            if let downsample, ResampleFilter(rawValue: downsample) == nil {
+                issues.append(ParameterIssue("downsample", "'\(downsample)' is not a downsampling filter; use linear (ShapeWorks') or area (the mean over each new voxel)"))
+            }
             return issues
         }
     }
@@ -80,13 +94,14 @@ public struct DeepSSMLoaders: Stage {
         builder.trainFraction = params.train_fraction
         builder.seed = UInt64(params.seed)
         builder.batchSize = params.batch_size
+        builder.filter = params.filter
         builder.threads = context.threads
         builder.progress = { [context] done, total, message in context.progress(done, of: total, message) }
         builder.checkCancellation = { [context] in try context.checkCancellation() }
         let normalization = try builder.build(pool: pool, numModes: pool.numModes, test: test, validation: validation, into: output,
                                               scratch: context.scratchDirectory)
 
-        context.log("pool \(pool.count) → train \(normalization.trainCount), val \(normalization.valCount); test \(normalization.testCount); images \(normalization.dims)")
+        context.log("pool \(pool.count) → train \(normalization.trainCount), val \(normalization.valCount); test \(normalization.testCount); images \(normalization.dims)\(params.filter == .area ? " (area downsampling)" : "")")
         context.metric("intensity_mean", normalization.intensityMean)
         context.metric("intensity_std", normalization.intensityStd)
     }

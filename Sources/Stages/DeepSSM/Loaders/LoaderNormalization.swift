@@ -1,4 +1,5 @@
 import Foundation
+import GeometryKit
 import Workflow
 
 /// The statistics that turn pool samples into network inputs and targets, and
@@ -25,12 +26,18 @@ public struct LoaderNormalization: Codable, Sendable, Equatable {
     public var trainCount: Int
     public var valCount: Int
     public var testCount: Int
+    /// How the images were shrunk to `dims`; absent (nil) for trilinear, as
+    /// loaders before the `downsample` parameter wrote them.
+    public var downsample: ResampleFilter?
+    /// The filter every image for this network must be shrunk with.
+    public var filter: ResampleFilter { downsample ?? .linear }
 
     enum CodingKeys: String, CodingKey {
         case intensityMean = "intensity_mean", intensityStd = "intensity_std"
         case scoreMean = "score_mean", scoreStd = "score_std"
         case downFactor = "down_factor", batchSize = "batch_size", dims, spacing, origin
         case trainCount = "train_count", valCount = "val_count", testCount = "test_count"
+        case downsample
     }
 
     /// K, the number of PCA modes.
@@ -65,7 +72,7 @@ public struct LoaderNormalization: Codable, Sendable, Equatable {
 
     public init(intensityMean: Double, intensityStd: Double, scoreMean: [Double], scoreStd: [Double],
                 downFactor: Double, batchSize: Int, dims: [Int], spacing: [Double], origin: [Double],
-                trainCount: Int, valCount: Int, testCount: Int) {
+                trainCount: Int, valCount: Int, testCount: Int, downsample: ResampleFilter? = nil) {
         self.intensityMean = intensityMean
         self.intensityStd = intensityStd
         self.scoreMean = scoreMean
@@ -78,6 +85,7 @@ public struct LoaderNormalization: Codable, Sendable, Equatable {
         self.trainCount = trainCount
         self.valCount = valCount
         self.testCount = testCount
+        self.downsample = downsample
     }
 
     /// Writes `normalization.json` (sorted keys, so equal statistics give equal bytes).
