@@ -7,6 +7,8 @@
 #   - a new augmentation seed reruns augmentation and what follows, not the cohort;
 #   - deepssm-predict.subjects=validation predicts and analyses held-out validation
 #     subjects, and fails clearly without any;
+#   - deepssm-loaders.downsample=area reruns the loaders and what follows and is
+#     recorded; an unknown filter and bad benchmark arguments exit 2;
 #   - a YAML comment or reordered keys rerun nothing;
 #   - a deleted or corrupted cache object is reported and only what needs it reruns;
 #   - a run killed during augmentation reuses the samples already done.
@@ -111,6 +113,27 @@ ssm run "$wf" --tiny-test --set split.train=3 --set split.validation=1 --set dee
 check "with a validation subject held out, its prediction and analysis run" $? "$(tail -n 3 "$work/run-val.log")"
 grep -q "over 1 validation femurs" "$work/run-val.log"
 check "the analysis says it measured the validation subject" $? "$(grep -i femurs "$work/run-val.log" | head -2)"
+
+echo "== area downsampling and the accuracy benchmark's arguments"
+runs=$(plan_runs "$wf" --tiny-test --set deepssm-loaders.downsample=area)
+[[ $runs == "deepssm-analyze deepssm-loaders deepssm-predict deepssm-train" ]]
+check "deepssm-loaders.downsample plans the loaders and what follows, not the cohort or augmentation" $? "plan runs: $runs"
+ssm run "$wf" --tiny-test --set deepssm-loaders.downsample=area >"$work/run-area.log" 2>&1
+check "the run with area downsampling succeeds" $? "$(tail -n 3 "$work/run-area.log")"
+grep -rqs --include normalization.json '"downsample" : "area"' "$cache/objects"
+check "its normalization.json records the area filter" $?
+ssm plan "$wf" --tiny-test --set deepssm-loaders.downsample=cubic >"$work/plan-cubic.log" 2>&1
+rc=$?
+[[ $rc == 2 ]] && grep -q "downsample" "$work/plan-cubic.log" && grep -q "area" "$work/plan-cubic.log"
+check "an unknown downsampling filter is refused (exit 2) naming the parameter and the choices" $? "rc $rc: $(head -n 3 "$work/plan-cubic.log")"
+bench/accuracy/run.sh --cohorts "1" >"$work/bench-c1.log" 2>&1
+rc=$?
+[[ $rc == 2 ]] && grep -q "test set" "$work/bench-c1.log"
+check "bench/accuracy refuses cohort 1, whose held-out femurs are the test set (exit 2)" $? "rc $rc: $(cat "$work/bench-c1.log")"
+bench/accuracy/run.sh --cohorts "2" --validation 5 >"$work/bench-cv.log" 2>&1
+rc=$?
+[[ $rc == 2 ]]
+check "bench/accuracy refuses --cohorts with --validation (exit 2)" $? "rc $rc: $(cat "$work/bench-cv.log")"
 
 echo "== comments and key order"
 python3 - "$wf" "$work/edited.yaml" <<'PY'
