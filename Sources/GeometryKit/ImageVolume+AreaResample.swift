@@ -3,8 +3,8 @@ import Foundation
 /// How `resampled(dims:filter:)` computes a voxel of the new grid.
 public enum ResampleFilter: String, Sendable, CaseIterable, Codable {
     /// Trilinear interpolation at the new voxel's centre (ShapeWorks' and the
-    /// reference's downsampling): fast, but a shrinking axis skips the old
-    /// voxels between two samples.
+    /// reference's downsampling): fast, but along a shrinking axis a new voxel
+    /// reads only the two old voxels around its centre.
     case linear
     /// Along an axis that shrinks, the mean of the old voxels under the new
     /// voxel's footprint (each weighted by its overlap, a box filter), so every
@@ -51,9 +51,7 @@ extension ImageVolume {
                     first.append(j0)
                     weights.append(total > 0 ? w.map { $0 / total } : [1])
                 } else {
-                    let t = min(c, Double(n - 1))
-                    let b = min(Int(t), max(n - 2, 0))
-                    let f = n > 1 ? t - Double(b) : 0
+                    let (b, f) = ImageVolume.linearTap(i, old: n, new: m)
                     first.append(b)
                     weights.append(n > 1 ? [1 - f, f] : [1])
                 }

@@ -32,16 +32,8 @@ extension ImageVolume {
         let newSpacing = spacing * SIMD3<Double>(dims) / SIMD3<Double>(newDims)
         // New voxel i sits at old index i·(old/new): one table of (base, weight) per axis.
         func axisTable(_ axis: Int) -> (base: [Int], weight: [Float]) {
-            let n = dims[axis], m = newDims[axis]
-            let step = Double(n) / Double(m)
-            var base = [Int](repeating: 0, count: m), weight = [Float](repeating: 0, count: m)
-            for i in 0..<m {
-                let t = min(Double(i) * step, Double(n - 1))
-                let b = min(Int(t), max(n - 2, 0))
-                base[i] = b
-                weight[i] = n > 1 ? Float(t - Double(b)) : 0
-            }
-            return (base, weight)
+            let taps = (0..<newDims[axis]).map { Self.linearTap($0, old: dims[axis], new: newDims[axis]) }
+            return (taps.map(\.base), taps.map { Float($0.fraction) })
         }
         let (bx, wx) = axisTable(0), (by, wy) = axisTable(1), (bz, wz) = axisTable(2)
         let nx = dims.x, nxy = dims.x * dims.y
@@ -70,6 +62,15 @@ extension ImageVolume {
             }
         }
         return ImageVolume(dims: newDims, spacing: newSpacing, origin: origin, voxels: out)
+    }
+
+    /// Along one axis of n voxels resampled to m: new voxel i reads old voxels
+    /// `base` and `base + 1` with weights 1 − `fraction` and `fraction` (it
+    /// sits at old index i·n/m, clamped to the last voxel).
+    static func linearTap(_ i: Int, old n: Int, new m: Int) -> (base: Int, fraction: Double) {
+        let t = min(Double(i) * (Double(n) / Double(m)), Double(n - 1))
+        let b = min(Int(t), max(n - 2, 0))
+        return (b, n > 1 ? t - Double(b) : 0)
     }
 
     /// The grid scaled by `factor` per axis (`Int(Double(d) · factor)` voxels,

@@ -82,40 +82,39 @@ public struct ImageAligner: Sendable {
     public static func resample(_ image: ImageVolume, through alignment: ImageAlignment,
                                 dims: SIMD3<Int>, spacing: SIMD3<Double>, origin: SIMD3<Double>,
                                 footprint: SIMD3<Double>? = nil) -> ImageVolume {
-        guard let footprint else {
-            return resample(image, through: alignment.apply, dims: dims, spacing: spacing, origin: origin)
+        var offsets = [SIMD3<Double>.zero]
+        if let footprint {
+            let finest = max(footprint.min(), 1e-6)
+            var taps = SIMD3<Int>(repeating: 1)
+            for axis in 0..<3 { taps[axis] = min(4, max(1, Int((spacing[axis] / finest).rounded(.up)))) }
+            offsets = []
+            for c in 0..<taps.z { for b in 0..<taps.y { for a in 0..<taps.x {
+                let t = SIMD3(Double(a), Double(b), Double(c))
+                offsets.append(((t + 0.5) / SIMD3<Double>(taps) - 0.5) * spacing)
+            }}}
         }
-        let finest = max(footprint.min(), 1e-6)
-        var taps = SIMD3<Int>(repeating: 1)
-        for axis in 0..<3 { taps[axis] = min(4, max(1, Int((spacing[axis] / finest).rounded(.up)))) }
-        var offsets: [SIMD3<Double>] = []
-        for c in 0..<taps.z { for b in 0..<taps.y { for a in 0..<taps.x {
-            let t = SIMD3(Double(a), Double(b), Double(c))
-            offsets.append(((t + 0.5) / SIMD3<Double>(taps) - 0.5) * spacing)
-        }}}
-        let background = Self.background(image)
-        var out = ImageVolume(dims: dims, spacing: spacing, origin: origin)
-        var v = 0
-        for k in 0..<dims.z { for j in 0..<dims.y { for i in 0..<dims.x {
-            let p = origin + SIMD3(Double(i), Double(j), Double(k)) * spacing
-            var sum = 0.0
-            for offset in offsets { sum += Double(image.sample(atPoint: alignment.apply(p + offset), outside: background)) }
-            out.voxels[v] = Float(sum / Double(offsets.count))
-            v += 1
-        }}}
-        return out
+        return resample(image, through: alignment.apply, dims: dims, spacing: spacing, origin: origin, offsets: offsets)
     }
 
     /// The image sampled on a grid through `map` (a grid point to the image
-    /// point it reads), trilinear, with the image's background outside it.
+    /// point it reads), trilinear, with the image's background outside it. A
+    /// grid voxel is the mean of the samples at its point plus each of
+    /// `offsets` (mm); the default, one zero offset, is plain trilinear.
     static func resample(_ image: ImageVolume, through map: (SIMD3<Double>) -> SIMD3<Double>,
-                         dims: SIMD3<Int>, spacing: SIMD3<Double>, origin: SIMD3<Double>) -> ImageVolume {
+                         dims: SIMD3<Int>, spacing: SIMD3<Double>, origin: SIMD3<Double>,
+                         offsets: [SIMD3<Double>] = [.zero]) -> ImageVolume {
         let background = Self.background(image)
         var out = ImageVolume(dims: dims, spacing: spacing, origin: origin)
         var v = 0
         for k in 0..<dims.z { for j in 0..<dims.y { for i in 0..<dims.x {
             let p = origin + SIMD3(Double(i), Double(j), Double(k)) * spacing
-            out.voxels[v] = image.sample(atPoint: map(p), outside: background)
+            if offsets.count == 1 {
+                out.voxels[v] = image.sample(atPoint: map(p + offsets[0]), outside: background)
+            } else {
+                var sum = 0.0
+                for offset in offsets { sum += Double(image.sample(atPoint: map(p + offset), outside: background)) }
+                out.voxels[v] = Float(sum / Double(offsets.count))
+            }
             v += 1
         }}}
         return out

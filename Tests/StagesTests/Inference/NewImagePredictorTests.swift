@@ -196,9 +196,9 @@ final class NewImagePredictorTests: XCTestCase {
     }
 
     /// A model whose loaders downsampled with `area` is served the same way: its
-    /// training reference is the box-filtered mean image, and a new image is
-    /// box-averaged onto the model grid (its prediction differs from the linear
-    /// model's on the same image, so the route is taken).
+    /// training reference is the box-filtered mean image, and a prediction
+    /// through it differs from the linear model's on the same image (the box
+    /// average of the input itself is checked in the next test).
     func test_areaLoaders_giveTheAreaReference_andBoxAveragedInputs() throws {
         try skipWithoutITK()
         let fixture = try fixture

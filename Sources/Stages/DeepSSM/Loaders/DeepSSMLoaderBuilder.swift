@@ -41,7 +41,7 @@ struct DeepSSMLoaderBuilder {
         let first = try pool.image(0)
         let grid = SampleStack.Geometry(first)
         let downDims = targetDims ?? ImageVolume.scaledDims(first.dims, by: downFactor)
-        let downGrid = SampleStack.Geometry(first.resampled(dims: downDims, filter: filter))
+        let downGrid = SampleStack.Geometry(first.resampled(dims: downDims))  // the grid alone: the same for every filter
         let ids = try (0..<poolCount).map { try pool.id($0) }
 
         // Pass 1: downsample every pool image into a scratch stack, with per-image statistics.
